@@ -1,0 +1,34 @@
+# Two commands set everything up on a fresh machine:  `make demo`  and  `make test`.
+# Both create (once) and reuse a virtualenv in .venv. torch is pinned to the local CPU build
+# first so that nothing pulls the CUDA wheels.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.qtrain-installed
+TORCH   ?= torch==2.13.0
+
+.PHONY: install demo test test-slow bench peers clean
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/qtrain bench sim --quick
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_sim.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info

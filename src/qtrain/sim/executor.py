@@ -1,0 +1,289 @@
+"""The compiled executor: matrices from parameters, stages over the state, measurements, gradients.
+
+Example:
+    >>> import torch
+    >>> from qtrain.sim import ansatz
+    >>> cc = ansatz.ry_cnot(3, blocks=2).compile()
+    >>> p = cc.probs(torch.zeros(6))
+    >>> p.shape, float(p[0, 0])
+    (torch.Size([1, 8]), 1.0)
+"""
+from __future__ import annotations
+
+import enum
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from qtrain.sim import measure
+from qtrain.sim.circuit import Circuit, Input
+from qtrain.sim.memory import check_state_fits
+from qtrain.sim.program import DenseStage, LayerStage, Program, compile_program
+
+__all__ = ["CompiledCircuit", "DiffMethod"]
+
+
+class DiffMethod(str, enum.Enum):
+    """How gradients are computed."""
+
+    BACKPROP = "backprop"  # torch autograd through every gate
+    ADJOINT = "adjoint"  # reverse pass recomputing states: memory independent of depth
+    PARAMETER_SHIFT = "parameter_shift"  # hardware-compatible, works with shots
+
+    @classmethod
+    def parse(cls, value: str | DiffMethod) -> DiffMethod:
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(
+                f"diff_method={value!r} is not supported; use one of {[m.value for m in cls]}"
+            ) from None
+
+
+_REAL = {torch.float32: torch.float32, torch.float64: torch.float64,
+         torch.complex64: torch.float32, torch.complex128: torch.float64}
+_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128,
+            torch.complex64: torch.complex64, torch.complex128: torch.complex128}
+
+
+class CompiledCircuit:
+    """A circuit compiled for repeated evaluation. Holds no trainable state.
+
+    Args:
+        circuit: the description.
+        dtype: state dtype. Default: ``float32`` when every gate is real, else ``complex64``.
+            A real dtype for a complex circuit is promoted to its complex counterpart.
+        diff_method: ``"adjoint"`` (default), ``"backprop"`` or ``"parameter_shift"``.
+        device: where states live (default CPU).
+    """
+
+    def __init__(self, circuit: Circuit, *, dtype: torch.dtype | None = None,
+                 diff_method: str | DiffMethod = "adjoint", device: torch.device | str | None = None) -> None:
+        self.circuit = circuit
+        self.n_qubits = circuit.n_qubits
+        self.n_params = circuit.n_params
+        self.n_inputs = circuit.n_inputs
+        self.diff_method = DiffMethod.parse(diff_method)
+        if dtype is not None and dtype not in _REAL:
+            raise ValueError(f"dtype={dtype} is not supported; use float32, float64, complex64 or complex128")
+        base = dtype or torch.float32
+        self.dtype = base if (circuit.is_real and not base.is_complex) else _COMPLEX[base]
+        self.real_dtype = _REAL[self.dtype]
+        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.program: Program = compile_program(circuit)
+        for st in {id(s): s for s in self.program.stages}.values():  # shared stages once
+            for name in ("index", "inverse", "phases"):
+                t = getattr(st, name, None)
+                if isinstance(t, Tensor):
+                    setattr(st, name, t.to(self.device))
+        groups = self.program.groups1 + self.program.groups2
+        self._group_index = [self._index_group(g) for g in groups]
+        self._group_rows = [torch.tensor(g.rows, device=self.device) for g in groups]
+
+    # -- parameters -> stage matrices -----------------------------------------------------
+    def _index_group(self, grp) -> dict[str, Tensor]:
+        """Precomputed gather indices of a group's parameter sources."""
+        shape = (len(grp.ops), grp.gate.n_params)
+        widx = torch.zeros(shape, dtype=torch.int64)
+        xidx = torch.zeros(shape, dtype=torch.int64)
+        const = torch.zeros(shape, dtype=self.real_dtype)
+        xscale = torch.zeros(shape, dtype=self.real_dtype)
+        wmask = torch.zeros(shape, dtype=torch.bool)
+        for i, op in enumerate(grp.ops):
+            for j, p in enumerate(op.params):
+                if isinstance(p, Input):
+                    xidx[i, j], xscale[i, j] = p.index, p.scale
+                elif isinstance(p, int):
+                    widx[i, j], wmask[i, j] = p, True
+                else:
+                    const[i, j] = p
+        d = dict(widx=widx, xidx=xidx, const=const, xscale=xscale, wmask=wmask)
+        return {k: v.to(self.device) for k, v in d.items()}
+
+    def _values(self, gi: int, grp, weights: Tensor, inputs: Tensor | None) -> Tensor:
+        """Parameter values ``(n_ops, n_params)``, or ``(B, n_ops, n_params)`` for per-sample ops."""
+        ix = self._group_index[gi]
+        vals = torch.where(ix["wmask"], weights[ix["widx"]] if weights.numel() else ix["const"], ix["const"])
+        if grp.per_sample:
+            vals = vals + inputs[:, ix["xidx"]] * ix["xscale"]  # type: ignore[index]
+        return vals
+
+    def _tables(self, weights: Tensor, inputs: Tensor | None,
+                shift: tuple[int, int, int, float] | None = None) -> tuple[list[Tensor], list[Tensor]]:
+        """Matrices of all 1q and 2q ops: ``[shared, per_sample]`` tables for each arity."""
+        out: list[list[Tensor]] = []
+        groups = self.program.groups1 + self.program.groups2
+        offset = 0
+        for arity, glist, n_sh in ((1, self.program.groups1, self.program.n_shared1),
+                                    (2, self.program.groups2, self.program.n_shared2)):
+            d = 2**arity
+            b = inputs.shape[0] if inputs is not None else 1
+            shared = torch.zeros(n_sh, d, d, dtype=self.dtype, device=self.device)
+            n_ps = sum(len(g.ops) for g in glist if g.per_sample)
+            ps = torch.zeros(b, n_ps, d, d, dtype=self.dtype, device=self.device)
+            for gi, grp in enumerate(glist):
+                vals = self._values(offset + gi, grp, weights, inputs)
+                if shift is not None and shift[0] == offset + gi:
+                    vals = vals.clone()
+                    vals[..., shift[1], shift[2]] += shift[3]
+                m = grp.gate.matrix(vals).to(self.dtype).to(self.device)
+                rows = self._group_rows[offset + gi]
+                if grp.per_sample:
+                    ps = ps.index_copy(1, rows, m)
+                else:
+                    shared = shared.index_copy(0, rows, m.expand(len(grp.ops), d, d))
+            offset += len(glist)
+            out.append([shared, ps])
+        assert offset == len(groups)
+        return out[0], out[1]
+
+    def stage_tensors(self, weights: Tensor, inputs: Tensor | None,
+                      shift: tuple[int, int, int, float] | None = None) -> list[Tensor | None]:
+        """One matrix tensor per stage (None for fixed permutation stages)."""
+        (sh1, ps1), (sh2, ps2) = self._tables(weights, inputs, shift)
+        eye = torch.eye(2, dtype=self.dtype, device=self.device)[None]
+        tab = torch.cat([sh1, eye])
+        tab_ps = None
+        out: list[Tensor | None] = []
+        for st in self.program.stages:
+            if isinstance(st, LayerStage):
+                if st.per_sample:
+                    if tab_ps is None:
+                        tab_ps = torch.cat([tab.expand(ps1.shape[0], *tab.shape), ps1], 1)
+                    m = tab_ps[:, st.index]  # (B, depth, nw, 2, 2)
+                else:
+                    m = tab[st.index]  # (depth, nw, 2, 2)
+                acc = m.select(-4, 0)
+                for dd in range(1, m.shape[-4]):
+                    acc = m.select(-4, dd) @ acc
+                out.append(acc)
+            elif isinstance(st, DenseStage):
+                out.append(ps2[:, st.row] if st.per_sample else sh2[st.row])
+            else:
+                out.append(None)
+        return out
+
+    # -- running --------------------------------------------------------------------------
+    def _prepare(self, weights: Tensor | None, inputs: Tensor | None) -> tuple[Tensor, Tensor | None, int]:
+        if weights is None:
+            weights = torch.zeros(0)
+        if not isinstance(weights, Tensor):
+            weights = torch.as_tensor(weights)
+        if weights.dim() != 1 or weights.shape[0] < self.n_params:
+            raise ValueError(
+                f"weights must be a 1-D tensor with at least {self.n_params} entries "
+                f"(the circuit's n_params), got shape {tuple(weights.shape)}"
+            )
+        weights = weights.to(device=self.device, dtype=self.real_dtype)
+        if self.n_inputs:
+            if inputs is None:
+                raise ValueError(f"this circuit reads {self.n_inputs} per-sample input(s); pass inputs of shape (B, {self.n_inputs})")
+            if not isinstance(inputs, Tensor):
+                inputs = torch.as_tensor(inputs)
+            if inputs.dim() != 2 or inputs.shape[1] < self.n_inputs:
+                raise ValueError(
+                    f"inputs must have shape (B, >={self.n_inputs}), got {tuple(inputs.shape)}"
+                )
+            inputs = inputs.to(device=self.device, dtype=self.real_dtype)
+        b = inputs.shape[0] if inputs is not None and self.n_inputs else 1
+        check_state_fits(self.n_qubits, b, self.dtype, self.device, copies=4)
+        return weights, inputs, b
+
+    def _zero_state(self, b: int) -> Tensor:
+        s = torch.zeros(b, 2**self.n_qubits, dtype=self.dtype, device=self.device)
+        s[:, 0] = 1
+        return s
+
+    def _run_flat(self, weights: Tensor, inputs: Tensor | None, b: int) -> Tensor:
+        tensors = self.stage_tensors(weights, inputs)
+        s0 = self._zero_state(b)
+        if self.diff_method is DiffMethod.BACKPROP or not torch.is_grad_enabled():
+            return _forward(self.program, s0, tensors)
+        return _AdjointRun.apply(self.program, s0, *tensors)
+
+    def _measured(self, fn: Callable[[Tensor], Tensor], weights: Tensor | None, inputs: Tensor | None,
+                  *, stochastic: bool = False) -> Tensor:
+        w, x, b = self._prepare(weights, inputs)
+        if self.diff_method is DiffMethod.PARAMETER_SHIFT:
+            from qtrain.sim.shift import parameter_shift_run
+
+            return parameter_shift_run(self, fn, w, x, b)
+        wants_grad = torch.is_grad_enabled() and (w.requires_grad or (x is not None and x.requires_grad))
+        if stochastic and wants_grad:
+            raise ValueError(
+                "finite-shot estimates are not differentiable with diff_method="
+                f"{self.diff_method.value!r}; compile with diff_method='parameter_shift' to train with shots"
+            )
+        return fn(self._run_flat(w, x, b))
+
+    def state(self, weights: Tensor | None = None, inputs: Tensor | None = None) -> Tensor:
+        """Final state ``(B, 2, ..., 2)`` (one axis per qubit)."""
+        w, x, b = self._prepare(weights, inputs)
+        if self.diff_method is DiffMethod.PARAMETER_SHIFT and torch.is_grad_enabled() and w.requires_grad:
+            raise ValueError("the state has no parameter-shift gradient; measure probs or expval instead")
+        return self._run_flat(w, x, b).view(b, *([2] * self.n_qubits))
+
+    def probs(self, weights: Tensor | None = None, inputs: Tensor | None = None, *,
+              shots: int | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """Basis-state probabilities ``(B, 2**n)``; with ``shots``, the finite-shot estimate."""
+        fn = measure.probs_fn(shots, generator)
+        return self._measured(fn, weights, inputs, stochastic=shots is not None)
+
+    def marginal_probs(self, weights: Tensor | None, wires: Sequence[int], inputs: Tensor | None = None, *,
+                       shots: int | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """Probabilities of the chosen wires ``(B, 2**len(wires))``, first wire most significant."""
+        wires = measure.check_wires(wires, self.n_qubits)
+        inner = measure.probs_fn(shots, generator)
+        n = self.n_qubits
+
+        def fn(state: Tensor) -> Tensor:
+            return measure.marginal(inner(state), n, wires)
+
+        return self._measured(fn, weights, inputs, stochastic=shots is not None)
+
+    def expval(self, weights: Tensor | None = None, wires: Sequence[int] | None = None,
+               inputs: Tensor | None = None, *, observable: str = "Z",
+               shots: int | None = None, generator: torch.Generator | None = None) -> Tensor:
+        """Single-qubit Pauli expectation values ``(B, len(wires))`` (default: every wire)."""
+        wires = measure.check_wires(range(self.n_qubits) if wires is None else wires, self.n_qubits)
+        fn = measure.expval_fn(self.n_qubits, wires, observable, shots, generator)
+        return self._measured(fn, weights, inputs, stochastic=shots is not None)
+
+    def sample(self, weights: Tensor | None, shots: int, inputs: Tensor | None = None, *,
+               generator: torch.Generator | None = None) -> Tensor:
+        """``shots`` measured bitstrings per sample: int64 ``(B, shots, n)``, qubit 0 first."""
+        with torch.no_grad():
+            p = self.probs(weights, inputs)
+        return measure.sample_bits(p, self.n_qubits, shots, generator)
+
+
+def _forward(program: Program, state: Tensor, tensors: Sequence[Tensor | None]) -> Tensor:
+    for st, t in zip(program.stages, tensors):
+        state = st.apply(state, program.n, t)
+    return state
+
+
+class _AdjointRun(torch.autograd.Function):
+    """Stage matrices -> final state; backward walks the stages in reverse undoing each one."""
+
+    @staticmethod
+    def forward(ctx, program: Program, s0: Tensor, *tensors: Tensor | None) -> Tensor:  # type: ignore[override]
+        with torch.no_grad():
+            out = _forward(program, s0, tensors)
+        ctx.program = program
+        ctx.save_for_backward(out, *[t if t is not None else torch.empty(0) for t in tensors])
+        ctx.is_none = [t is None for t in tensors]
+        return out
+
+    @staticmethod
+    def backward(ctx, g: Tensor):  # type: ignore[override]
+        program: Program = ctx.program
+        psi, *saved = ctx.saved_tensors
+        grads: list[Tensor | None] = [None] * len(saved)
+        with torch.no_grad():
+            g = g.contiguous()
+            for i in reversed(range(len(program.stages))):
+                t = None if ctx.is_none[i] else saved[i]
+                psi, g, grads[i] = program.stages[i].adjoint(psi, g, program.n, t)
+        return (None, g, *grads)
