@@ -13,10 +13,15 @@ from __future__ import annotations
 from qtrain.sim import ansatz
 from qtrain.sim.ansatz import build_ansatz, ry_cnot, u3_cu3
 from qtrain.sim.circuit import Circuit, Input, Op
+from qtrain.sim.density import DensityMatrixCircuit
 from qtrain.sim.executor import CompiledCircuit, DiffMethod
+from qtrain.sim.export import to_qasm3, to_qiskit
 from qtrain.sim.gates import GATES, Gate, GateKind, get_gate
+from qtrain.sim.noise import AmplitudeDamping, BitFlip, Depolarizing, NoiseModel, PhaseFlip
 
 __all__ = [
     "Circuit", "Input", "Op", "CompiledCircuit", "DiffMethod", "Gate", "GateKind", "GATES", "get_gate",
     "ansatz", "build_ansatz", "ry_cnot", "u3_cu3",
+    "DensityMatrixCircuit", "NoiseModel", "Depolarizing", "AmplitudeDamping", "BitFlip", "PhaseFlip",
+    "to_qasm3", "to_qiskit",
 ]
