@@ -1,10 +1,34 @@
 """qtrain: quantum-enhanced training of classical neural networks, PyTorch-native.
 
-The simulator lives in :mod:`qtrain.sim`; heavier layers are imported lazily so that
+Example:
+    >>> import torch, qtrain
+    >>> target = torch.nn.Linear(8, 2)
+    >>> qt = qtrain.QuantumTrain(target, ansatz="ry_cnot", blocks=2)
+    >>> qt.summary().generated
+    18
+
+The simulator lives in :mod:`qtrain.sim`; the Quantum-Train names are imported lazily so that
 ``import qtrain`` stays cheap.
 """
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from qtrain._version import __version__
 
-__all__ = ["__version__"]
+_LAZY = {
+    "QuantumTrain": "qtrain.qt",
+    "QuantumParameterGenerator": "qtrain.qt",
+    "MLPMapping": "qtrain.qt",
+    "ParamSummary": "qtrain.qt",
+    "count_parameters": "qtrain.qt",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'qtrain' has no attribute {name!r}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -44,7 +45,8 @@ class MonomialStage:
     inverse: Tensor = field(init=False)
 
     def __post_init__(self) -> None:
-        self.inverse = torch.argsort(self.index)
+        self.inverse = torch.empty_like(self.index)
+        self.inverse[self.index] = torch.arange(self.index.numel(), dtype=self.index.dtype, device=self.index.device)
 
     def apply(self, state: Tensor, n: int, _: Tensor | None = None) -> Tensor:
         ph = None if self.phases is None else self.phases.to(state.dtype)
@@ -86,20 +88,23 @@ class _Group:
     rows: list[int] = field(default_factory=list)  # row of each op in its table
 
 
-def _monomial(n: int, op: Op) -> tuple[Tensor, Tensor]:
-    m = op.gate.matrix(None).to(torch.complex128)
-    nz = m.abs() > 1e-12
+def _monomial(n: int, op: Op, k: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Source index and phase (None when all phases are 1) of a fixed gate on basis states ``k``.
+
+    Index arithmetic runs in NumPy: one-off work on 2**n integers, kept off torch's thread pool.
+    """
+    m = op.gate.matrix(None).to(torch.complex128).numpy()
+    nz = np.abs(m) > 1e-12
     if not bool((nz.sum(1) == 1).all()):  # pragma: no cover - guarded by GateKind
         raise AssertionError(f"{op.gate.name} is not monomial")
-    col = nz.to(torch.int64).argmax(1)
-    ph = m[torch.arange(4), col]
-    k = torch.arange(2**n, dtype=torch.int64)
+    col = nz.argmax(1)
+    ph = m[np.arange(4), col]
     s0, s1 = n - 1 - op.wires[0], n - 1 - op.wires[1]
     local = ((k >> s0) & 1) * 2 + ((k >> s1) & 1)
     src_local = col[local]
     src = k & ~((1 << s0) | (1 << s1))
-    src = src | ((src_local >> 1) << s0) | ((src_local & 1) << s1)
-    return src, ph[local]
+    src |= ((src_local >> 1) << s0) | ((src_local & 1) << s1)
+    return src, None if bool((ph == 1).all()) else ph[local]
 
 
 @dataclass
@@ -139,18 +144,23 @@ def _flush_mono(n: int, mono: list[Op], stages: list[Stage], cache: dict[tuple, 
         stages.append(cache[key])
         mono.clear()
         return
-    index = torch.arange(2**n, dtype=torch.int64)
-    phases = torch.ones(2**n, dtype=torch.complex128)
+    k = np.arange(2**n, dtype=np.int64)
+    index, phases = k, None
     for op in mono:  # compose: out2[k] = ph2[k] * ph1[p2[k]] * in[p1[p2[k]]]
-        p2, ph2 = _monomial(n, op)
-        index, phases = index[p2], ph2 * phases[p2]
+        p2, ph2 = _monomial(n, op, k)
+        index = index[p2]
+        if phases is not None:
+            phases = phases[p2]
+        if ph2 is not None:
+            phases = ph2 if phases is None else ph2 * phases
     mono.clear()
-    if bool((phases == 1).all()):
-        stage = MonomialStage(index, None)
+    t_index = torch.from_numpy(index)
+    if phases is None or bool((phases == 1).all()):
+        stage = MonomialStage(t_index, None)
     elif bool((phases.imag == 0).all()):
-        stage = MonomialStage(index, phases.real)
+        stage = MonomialStage(t_index, torch.from_numpy(phases.real.copy()))
     else:
-        stage = MonomialStage(index, phases)
+        stage = MonomialStage(t_index, torch.from_numpy(phases))
     cache[key] = stage
     stages.append(stage)
 
