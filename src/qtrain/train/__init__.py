@@ -1,0 +1,23 @@
+"""Training machinery shared by the recipes: seeding, run folders, checkpoints, loops, plots.
+
+Example:
+    >>> from qtrain.train import seed_everything, ShuffledBatches, EarlyStopping
+    >>> seed_everything(0)
+"""
+from __future__ import annotations
+
+from qtrain.train.batches import ShuffledBatches
+from qtrain.train.checkpoint import atomic_write, atomic_write_json, atomic_write_text, load_checkpoint, save_checkpoint
+from qtrain.train.context import RunContext, StepHook
+from qtrain.train.early_stopping import EarlyStopping
+from qtrain.train.loop import TrainLoop
+from qtrain.train.plots import plot_curves
+from qtrain.train.progress import ProgressBar
+from qtrain.train.rundir import RunDir, peak_memory
+from qtrain.train.seed import capture_rng_state, preserved_torch_settings, restore_rng_state, seed_everything
+
+__all__ = [
+    "ShuffledBatches", "atomic_write", "atomic_write_json", "atomic_write_text", "load_checkpoint", "save_checkpoint",
+    "RunContext", "StepHook", "EarlyStopping", "TrainLoop", "plot_curves", "ProgressBar", "RunDir", "peak_memory",
+    "capture_rng_state", "preserved_torch_settings", "restore_rng_state", "seed_everything",
+]

@@ -1,0 +1,163 @@
+"""Typed configs: whole-config validation, overrides, presets, ``qtrain validate``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pytest
+
+from qtrain.cli import main
+from qtrain.config import (ConfigError, apply_overrides, build_config, config_fields, dump_config, load_config_file,
+                           option, parse_override, read_yaml, yaml_header)
+from qtrain.recipes import get_recipe, list_presets, load_config, preset_path, recipe_names
+from qtrain.recipes.registry import PRESETS_ROOT
+
+
+@dataclass
+class Toy:
+    """A small config for the machinery tests."""
+
+    lr: float = option(1e-3, "learning rate", gt=0)
+    epochs: int = option(10, "epochs", min=1, max=1000)
+    hidden: tuple[int, ...] = option((4, 20, 4), "hidden widths", min=1)
+    ansatz: Literal["ry_cnot", "u3_cu3"] = option("ry_cnot", "QNN block")
+    n_qubits: int | None = option(None, "qubits", min=1)
+    relu: bool = option(False, "ReLU")
+    name: str = option("x", "a name")
+
+    def problems(self) -> list[str]:
+        return ["relu=true needs epochs >= 2"] if self.relu and self.epochs < 2 else []
+
+
+def test_fields_have_help_types_and_defaults() -> None:
+    infos = {f.name: f for f in config_fields(Toy)}
+    assert infos["lr"].help == "learning rate" and infos["lr"].gt == 0
+    assert infos["hidden"].type_name == "tuple[int, ...]"
+    assert infos["ansatz"].type_name == "'ry_cnot' | 'u3_cu3'"
+    assert infos["n_qubits"].type_name == "int | None"
+    assert infos["hidden"].default == (4, 20, 4)
+
+
+def test_values_are_typed() -> None:
+    cfg = build_config(Toy, {"lr": "3e-3", "epochs": 5, "hidden": [8, 8], "n_qubits": None, "relu": "yes"})
+    assert (cfg.lr, cfg.epochs, cfg.hidden, cfg.n_qubits, cfg.relu) == (0.003, 5, (8, 8), None, True)
+    assert build_config(Toy, {"lr": 1}).lr == 1.0 and isinstance(build_config(Toy, {"lr": 1}).lr, float)
+
+
+def test_unknown_key_suggests_close_match() -> None:
+    with pytest.raises(ConfigError, match=r"unknown key 'epoch'; did you mean 'epochs'\?"):
+        build_config(Toy, {"epoch": 3})
+    with pytest.raises(ConfigError, match=r"unknown key 'zzz'; valid keys: lr, epochs, hidden"):
+        build_config(Toy, {"zzz": 3})
+
+
+def test_wrong_type_names_value_type_and_help() -> None:
+    with pytest.raises(ConfigError) as exc:
+        build_config(Toy, {"epochs": "ten"})
+    assert exc.value.problems == ["epochs='ten': expected an integer (type int); help: epochs"]
+
+
+def test_all_problems_reported_at_once() -> None:
+    with pytest.raises(ConfigError) as exc:
+        build_config(Toy, {"epoch": 3, "lr": -1, "hidden": [0, 4], "ansatz": "ry", "n_qubits": 1.5,
+                           "relu": 1, "name": 3}, source="bad.yaml")
+    msg = str(exc.value)
+    assert msg.startswith("invalid Toy config (from bad.yaml), 7 problems:\n")
+    assert exc.value.problems == [
+        "unknown key 'epoch'; did you mean 'epochs'?",
+        "lr=-1.0 is out of range; must be > 0",
+        "hidden=(0, 4) is out of range; must be >= 1",
+        "ansatz='ry': allowed values are ['ry_cnot', 'u3_cu3'] (type 'ry_cnot' | 'u3_cu3'); help: QNN block",
+        "n_qubits=1.5: expected an integer or null (type int | None); help: qubits",
+        "relu=1: expected true or false (type bool); help: ReLU",
+        "name=3: expected a string (type str); help: a name",
+    ]
+    assert all(f"  - {p}" in msg for p in exc.value.problems)
+
+
+def test_cross_field_problems_join_the_list() -> None:
+    with pytest.raises(ConfigError) as exc:
+        build_config(Toy, {"relu": True, "epochs": 1, "lr": 0})
+    assert exc.value.problems == ["lr=0.0 is out of range; must be > 0", "relu=true needs epochs >= 2"]
+
+
+def test_overrides_are_parsed_with_the_field_type() -> None:
+    merged = apply_overrides({"epochs": 3}, ["epochs=7", "lr=1e-2", "hidden=8,16", "n_qubits=none", "name=abc"])
+    cfg = build_config(Toy, merged)
+    assert (cfg.epochs, cfg.lr, cfg.hidden, cfg.n_qubits, cfg.name) == (7, 0.01, (8, 16), None, "abc")
+    assert parse_override(" lr = 0.1 ") == ("lr", "0.1")
+    with pytest.raises(ValueError, match=r"--set 'lr' is not of the form key=value \(e.g. --set lr=1e-3\)"):
+        parse_override("lr")
+
+
+def test_yaml_round_trip_and_header(tmp_path: Path) -> None:
+    cfg = build_config(Toy, {"hidden": [2, 3], "epochs": 4})
+    path = tmp_path / "c.yaml"
+    dump_config(cfg, path, header="line one\nline two")
+    assert yaml_header(path) == ["line one", "line two"]
+    assert load_config_file(Toy, path) == cfg
+    path.write_text("- a\n- b\n")
+    with pytest.raises(ValueError, match=r"holds a list; expected a mapping of key: value"):
+        read_yaml(path)
+
+
+# ----------------------------------------------------------------------------- shipped presets
+PRESET_FILES = sorted(PRESETS_ROOT.glob("**/*.yaml"))
+
+
+def test_presets_exist_for_every_recipe_folder() -> None:
+    assert len(PRESET_FILES) >= 12
+    assert {p.parent.name for p in PRESET_FILES} <= set(recipe_names())
+
+
+@pytest.mark.parametrize("path", PRESET_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_shipped_preset_parses(path: Path) -> None:
+    recipe = path.parent.name
+    cfg = load_config_file(get_recipe(recipe).config_cls, path)
+    header = yaml_header(path)
+    assert len(header) >= 2, "a preset starts with a header: paper/row/number, then the command"
+    assert f"qtrain run {recipe} --preset {path.stem}" in "\n".join(header)
+    assert "%" in header[0], "the first header line quotes the paper's number"
+    assert load_config(recipe, path.stem) == cfg
+
+
+def test_table_i_presets_match_the_paper_parameter_counts() -> None:
+    blocks = {"mnist_qt16": 16, "mnist_qt31": 31, "mnist_qt106": 106, "mnist_qt121": 121}
+    for preset, b in blocks.items():
+        cfg = load_config("qt_image", preset)
+        assert (cfg.blocks, cfg.ansatz, cfg.mapping_hidden) == (b, "ry_cnot", (4, 20, 4))
+        assert f"{13 * b + 249} trainable" in yaml_header(preset_path("qt_image", preset))[0] or b == 16
+    official = load_config("qt_image", "mnist_official_l16")
+    assert (official.ansatz, official.transform, official.bits, official.lr) == ("u3_cu3", "tanh_power", "pm1", 1e-4)
+
+
+def test_recipe_config_cross_checks() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config("qt_image", "mnist_qt16", ["patience=3", "n_train=4500", "n_test=1000", "lr=0"])
+    assert exc.value.problems == [
+        "lr=0.0 is out of range; must be > 0",
+        "patience=3 needs a validation split; set n_val > 0 (e.g. n_val=500)",
+        "n_train + n_val + n_test = 5500 > 5000 images in MNIST-5k; lower them",
+    ]
+    with pytest.raises(ValueError, match=r"preset='mnist_qt17' is not a preset of recipe 'qt_image'; did you mean"):
+        load_config("qt_image", "mnist_qt17")
+    with pytest.raises(ValueError, match=r"recipe='qt_imag' is unknown; did you mean 'qt_image'\?"):
+        load_config("qt_imag")
+
+
+# ----------------------------------------------------------------------------- qtrain validate
+def test_validate_cli_ok_and_bad(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = list_presets("qt_image")["mnist_qt16"]
+    assert main(["validate", str(good)]) == 0
+    assert capsys.readouterr().out.strip() == f"OK {good}"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("# a broken preset\nlearning_rate: 0.1\nepochs: many\nansatz: ry\n")
+    assert main(["validate", str(bad), "--recipe", "qt_image"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid QTImageConfig config (from " in err and "3 problems:" in err
+    assert "unknown key 'learning_rate'; did you mean 'lr' or 'learn_scale'?" in err
+    assert "epochs='many': expected an integer" in err
+    assert "ansatz='ry': allowed values are ['ry_cnot', 'u3_cu3']" in err
+    assert main(["validate", str(bad)]) == 2
+    assert "cannot tell the recipe of" in capsys.readouterr().err
