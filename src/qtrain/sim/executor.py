@@ -19,6 +19,7 @@ from torch import Tensor
 from qtrain.sim import measure
 from qtrain.sim.circuit import Circuit, Input
 from qtrain.sim.memory import check_state_fits
+from qtrain.sim.native_exec import native_adjoint, native_forward, native_ok
 from qtrain.sim.program import DenseStage, LayerStage, Program, compile_program
 
 __all__ = ["CompiledCircuit", "DiffMethod"]
@@ -198,7 +199,9 @@ class CompiledCircuit:
     def _run_flat(self, weights: Tensor, inputs: Tensor | None, b: int) -> Tensor:
         tensors = self.stage_tensors(weights, inputs)
         s0 = self._zero_state(b)
-        if self.diff_method is DiffMethod.BACKPROP or not torch.is_grad_enabled():
+        if not torch.is_grad_enabled():
+            return run_nograd(self.program, s0, tensors)
+        if self.diff_method is DiffMethod.BACKPROP:
             return _forward(self.program, s0, tensors)
         return _AdjointRun.apply(self.program, s0, *tensors)
 
@@ -259,9 +262,18 @@ class CompiledCircuit:
 
 
 def _forward(program: Program, state: Tensor, tensors: Sequence[Tensor | None]) -> Tensor:
+    """Torch path: differentiable by autograd (the ``backprop`` method)."""
     for st, t in zip(program.stages, tensors):
         state = st.apply(state, program.n, t)
     return state
+
+
+def run_nograd(program: Program, state: Tensor, tensors: Sequence[Tensor | None]) -> Tensor:
+    """Forward without a graph: native kernels on CPU when built, else torch."""
+    with torch.no_grad():
+        if native_ok(state):
+            return native_forward(program, state, [None if t is None else t.detach() for t in tensors])
+        return _forward(program, state, tensors)
 
 
 class _AdjointRun(torch.autograd.Function):
@@ -269,8 +281,7 @@ class _AdjointRun(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, program: Program, s0: Tensor, *tensors: Tensor | None) -> Tensor:  # type: ignore[override]
-        with torch.no_grad():
-            out = _forward(program, s0, tensors)
+        out = run_nograd(program, s0, tensors)
         ctx.program = program
         ctx.save_for_backward(out, *[t if t is not None else torch.empty(0) for t in tensors])
         ctx.is_none = [t is None for t in tensors]
@@ -280,10 +291,14 @@ class _AdjointRun(torch.autograd.Function):
     def backward(ctx, g: Tensor):  # type: ignore[override]
         program: Program = ctx.program
         psi, *saved = ctx.saved_tensors
+        tensors = [None if none else t for none, t in zip(ctx.is_none, saved)]
+        if native_ok(psi):
+            with torch.no_grad():
+                g0, grads = native_adjoint(program, psi, g, tensors)
+            return (None, g0, *grads)
         grads: list[Tensor | None] = [None] * len(saved)
         with torch.no_grad():
             g = g.contiguous()
             for i in reversed(range(len(program.stages))):
-                t = None if ctx.is_none[i] else saved[i]
-                psi, g, grads[i] = program.stages[i].adjoint(psi, g, program.n, t)
+                psi, g, grads[i] = program.stages[i].adjoint(psi, g, program.n, tensors[i])
         return (None, g, *grads)

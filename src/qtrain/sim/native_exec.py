@@ -1,0 +1,107 @@
+"""Run a compiled program through the native kernels (CPU, no autograd graph needed).
+
+Used by the adjoint method's forward pass (under ``no_grad``) and its backward pass. A layer
+followed by a phase-free permutation (Ry layer + CNOT chain) runs as one fused kernel call in
+both directions. Dense two-qubit stages and phased permutations use the torch kernels.
+"""
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from qtrain.sim.program import LayerStage, MonomialStage, Program
+
+__all__ = ["native_ok", "native_forward", "native_adjoint"]
+
+try:
+    from qtrain.sim import _native
+except ImportError:  # pragma: no cover - the package ships the module; the extension may be missing
+    _native = None  # type: ignore[assignment]
+
+
+def native_ok(state: Tensor) -> bool:
+    """True when the native kernels can run on ``state`` (CPU, built, not disabled)."""
+    return (
+        _native is not None
+        and _native.AVAILABLE
+        and state.device.type == "cpu"
+        and os.environ.get("QTRAIN_DISABLE_NATIVE", "") != "1"
+    )
+
+
+def _plan(st: MonomialStage, inverse: bool):  # noqa: ANN202 - PermPlan
+    key = "_native_inv" if inverse else "_native_fwd"
+    plan = st.__dict__.get(key)
+    if plan is None:
+        plan = _native.perm_plan(st.index)
+        if inverse:
+            plan = plan.inverse()
+        st.__dict__[key] = plan
+    return plan
+
+
+def _fusable(stages: Sequence, i: int) -> bool:
+    return (isinstance(stages[i], LayerStage) and i + 1 < len(stages)
+            and isinstance(stages[i + 1], MonomialStage) and stages[i + 1].phases is None)
+
+
+def native_forward(program: Program, state: Tensor, tensors: Sequence[Tensor | None]) -> Tensor:
+    """Final state; ``state`` is copied first, so the caller's tensor is untouched."""
+    stages, n = program.stages, program.n
+    state = state.contiguous().clone()
+    spare = torch.empty_like(state)
+    i = 0
+    while i < len(stages):
+        st = stages[i]
+        if _fusable(stages, i):
+            _native.layer_apply_permute(state, st.wires, tensors[i], _plan(stages[i + 1], False), out=spare)
+            state, spare = spare, state
+            i += 2
+            continue
+        if isinstance(st, LayerStage):
+            _native.layer_apply_(state, st.wires, tensors[i])
+        elif isinstance(st, MonomialStage) and st.phases is None:
+            _native.permute(state, _plan(st, False), out=spare)
+            state, spare = spare, state
+        else:
+            state = st.apply(state, n, tensors[i]).contiguous()
+            spare = torch.empty_like(state)
+        i += 1
+    return state
+
+
+def native_adjoint(program: Program, psi: Tensor, g: Tensor,
+                   tensors: Sequence[Tensor | None]) -> tuple[Tensor, list[Tensor | None]]:
+    """Walk the stages backwards; returns (gradient w.r.t. the initial state, stage gradients)."""
+    stages, n = program.stages, program.n
+    psi, g = psi.contiguous().clone(), g.to(psi.dtype).contiguous().clone()
+    sp, sg = torch.empty_like(psi), torch.empty_like(g)
+    grads: list[Tensor | None] = [None] * len(stages)
+    i = len(stages) - 1
+    while i >= 0:
+        st = stages[i]
+        if i >= 1 and _fusable(stages, i - 1):
+            mats = tensors[i - 1]
+            cross, psi_o, g_o = _native.permute_layer_adjoint(
+                psi, g, _plan(st, True), stages[i - 1].wires, mats, psi_out=sp, g_out=sg)
+            grads[i - 1] = cross @ mats
+            psi, sp, g, sg = psi_o, psi, g_o, g
+            i -= 2
+            continue
+        if isinstance(st, LayerStage):
+            grads[i] = _native.layer_adjoint_(psi, g, st.wires, tensors[i]) @ tensors[i]
+        elif isinstance(st, MonomialStage) and st.phases is None:
+            plan = _plan(st, True)
+            _native.permute(psi, plan, out=sp)
+            _native.permute(g, plan, out=sg)
+            psi, sp, g, sg = sp, psi, sg, g
+        else:
+            psi, g, grads[i] = st.adjoint(psi, g, n, tensors[i])
+            psi, g = psi.contiguous(), g.contiguous()
+            sp, sg = torch.empty_like(psi), torch.empty_like(g)
+        i -= 1
+    return g, grads
+
