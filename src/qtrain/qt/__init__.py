@@ -19,10 +19,12 @@ from qtrain.qt.accounting import ParamSummary, count_parameters
 from qtrain.qt.features import Bits, ProbTransform, Transform, basis_bits
 from qtrain.qt.generator import QuantumParameterGenerator, min_qubits
 from qtrain.qt.mapping import ACTIVATIONS, MLPMapping
+from qtrain.qt.multimodel import MultimodelMapping, multimodel_layer_counts, multimodel_size
 from qtrain.qt.template import TensorSpec
 from qtrain.qt.wrapper import QuantumTrain
 
 __all__ = [
     "QuantumTrain", "QuantumParameterGenerator", "MLPMapping", "ParamSummary", "count_parameters",
     "Bits", "Transform", "ProbTransform", "basis_bits", "min_qubits", "ACTIVATIONS", "TensorSpec",
+    "MultimodelMapping", "multimodel_layer_counts", "multimodel_size",
 ]

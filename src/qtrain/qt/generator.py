@@ -69,6 +69,17 @@ def _build_circuit(ansatz: str | Circuit, n_qubits: int | None, blocks: int,
         raise ValueError(f"ansatz_kwargs={kwargs!r} do not fit ansatz={ansatz!r}: {exc}") from None
 
 
+def _chunk_rows(mapping: nn.Module, n_groups: int, bytes_per_row: float, chunk_size: int | None,
+                memory_budget_mb: float | None) -> int:
+    if not getattr(mapping, "couples_rows", False):
+        return chunk_rows_for(n_groups, bytes_per_row, chunk_size, memory_budget_mb)
+    if chunk_size is not None and chunk_size < n_groups:  # e.g. BatchNorm over rows: chunks would change it
+        raise ValueError(f"chunk_size={chunk_size} < n_groups={n_groups}, but mapping {type(mapping).__name__} "
+                         "couples rows (BatchNorm over basis states) and must see them all at once; "
+                         "set chunk_size=None")
+    return n_groups
+
+
 class QuantumParameterGenerator(nn.Module):
     """Generates a flat vector of ``M = sum(sizes)`` weights from a QNN and a mapping network.
 
@@ -138,7 +149,7 @@ class QuantumParameterGenerator(nn.Module):
         self.qnn_weights = nn.Parameter(w)  # TorchQuantum's uniform(-pi, pi) initialisation
         self.mapping = self._bind_mapping(mapping, dtype, device)
         bpr = check_mapping(self.mapping, self.n_qubits + 1, n_per_state, dtype=dtype, device=device)
-        self.chunk_rows = chunk_rows_for(self.n_groups, bpr, chunk_size, memory_budget_mb)
+        self.chunk_rows = _chunk_rows(self.mapping, self.n_groups, bpr, chunk_size, memory_budget_mb)
         if self.chunk_rows >= self.n_groups:  # chunked runs build their rows' bits on the fly
             self.register_buffer("bits", basis_bits(self.n_qubits, self.n_groups, self.bits_mode,
                                                     dtype=dtype, device=device), persistent=False)
@@ -174,8 +185,9 @@ class QuantumParameterGenerator(nn.Module):
         mapping = MLPMapping() if mapping is None else mapping
         if not isinstance(mapping, nn.Module):
             raise ValueError(f"mapping={mapping!r} must be an nn.Module, e.g. MLPMapping((4, 20, 4))")
-        if isinstance(mapping, MLPMapping):
-            # an unbound MLPMapping is a spec: bind a copy, so one spec can serve many generators
+        if callable(getattr(mapping, "bind", None)) and hasattr(mapping, "bound"):
+            # an unbound mapping (MLPMapping, MultimodelMapping) is a spec: bind a copy, so one spec
+            # can serve many generators
             mapping = (mapping if mapping.bound else copy.deepcopy(mapping)).bind(self.n_qubits + 1, self.n_per_state)
         return mapping.to(dtype=dtype, device=device)
 
