@@ -1,0 +1,552 @@
+"""Optional native (C) kernels for the state-vector simulator's hot loops.
+
+Everything here works on CPU, C-contiguous state tensors of shape ``(B, 2**n)``
+(batch first) with dtype float32, float64, complex64 or complex128.  Qubit ``q`` is
+bit ``n-1-q`` of the basis index (qubit 0 = most significant bit).
+
+``AVAILABLE`` says whether the compiled extension could be imported; if not,
+``unavailable_reason`` says why and every kernel raises ``RuntimeError`` (the
+simulator then uses its pure-torch path).  Set ``QTRAIN_DISABLE_NATIVE=1`` to force
+the fallback.
+
+Kernels (``nthreads=None`` means ``torch.get_num_threads()``):
+
+``layer_apply_(state, wires, mats, nthreads=None) -> None``
+    In place: for every sample and every ``i``, apply the 2x2 matrix ``mats[i]``
+    (shared, shape ``(nw, 2, 2)``) or ``mats[b, i]`` (per sample, shape
+    ``(B, nw, 2, 2)``) to qubit ``wires[i]``.  Wires must be distinct.
+
+``layer_adjoint_(psi, g, wires, mats, nthreads=None) -> cross``
+    ``psi``: state right after the layer, ``g``: gradient w.r.t. it (torch
+    convention, ``dL/d conj(psi)`` for complex).  Returns ``cross`` with
+    ``cross[(b,) i, r, c] = sum_{k: bit_w(k)=r} g[k] * conj(psi[k with bit_w=c])``
+    (summed over the batch for shared mats) and undoes the layer in place:
+    ``psi <- M^H psi``, ``g <- M^H g`` on every wire.  ``dL/dM = cross @ M``.
+    The matrices must be unitary (``M^H`` is used as the inverse).
+
+``permute(state, index, out=None, nthreads=None) -> out``
+    ``out[b, k] = state[b, index[k]]``; ``index`` is an int64/int32 tensor of
+    length ``2**n`` or a :class:`PermPlan`.  Index maps that are affine over GF(2)
+    (``index[k] = c ^ A k``: any network of CNOT/SWAP/X, e.g. the CNOT chain) are
+    detected once per index tensor (cached while the tensor lives and is not
+    modified) and run as a streaming SIMD shuffle; other maps use a gather.
+
+``layer_apply_permute(state, wires, mats, index, out=None, nthreads=None) -> out``
+    Fused ``layer_apply_`` + ``permute`` (a forward block "layer, then CNOT network"):
+    ``out = permute(layer(state), index)``; ``state`` is clobbered (scratch).
+
+``permute_layer_adjoint(psi, g, index, wires, mats, psi_out=None, g_out=None, nthreads=None)``
+    ``permute`` of psi and g + ``layer_adjoint_`` in one call (the backward step of
+    such a block, with the inverse index); returns ``(cross, psi_out, g_out)``; psi
+    and g are left unchanged.  (A fused single-sweep variant exists but measured
+    slower here, so by default the permutation runs first; ``_set_tuning(fuse=3)``.)
+
+``perm_plan(index) -> PermPlan``
+    The (cached) analysis used by ``permute``; ``PermPlan.inverse()`` gives the
+    plan of the inverse permutation.
+
+``diag_apply_(state, d, nthreads=None) -> None``
+    In place ``state *= d``; ``d`` of shape ``(2**n,)`` or ``(B, 2**n)``, same dtype
+    as ``state`` (or the real dtype of a complex ``state``).
+
+``info() -> dict``
+    Build information (AVX-512 path or portable C, thread pool) and current tuning.
+
+Implementation notes (see _qtnative.c): a layer is applied in cache-blocked passes
+(contiguous tiles for the low qubits, copied strided tiles for the high ones); in a
+tile, gates are register-blocked and written as ``pivot * (x_p + r * x_o)`` (one FMA
+per output, |r| <= 2) with the pivots applied once per pass; the adjoint sums the
+cross terms in SIMD lanes and folds them into float64.  Threads: a small pthread
+pool (not OpenMP) whose helpers claim tasks dynamically; the calling thread only
+waits for tasks a helper has actually started, so a busy machine degrades to
+roughly single-threaded speed instead of stalling on barriers.
+"""
+from __future__ import annotations
+
+import os
+import weakref
+from typing import Any, Optional, Sequence, Union
+
+import torch
+
+__all__ = [
+    "AVAILABLE",
+    "unavailable_reason",
+    "layer_apply_",
+    "layer_adjoint_",
+    "permute",
+    "layer_apply_permute",
+    "permute_layer_adjoint",
+    "perm_plan",
+    "PermPlan",
+    "diag_apply_",
+    "info",
+]
+
+AVAILABLE: bool = False
+unavailable_reason: str = ""
+_ext: Any = None
+
+if os.environ.get("QTRAIN_DISABLE_NATIVE", "0") == "1":
+    unavailable_reason = "disabled by QTRAIN_DISABLE_NATIVE=1"
+else:
+    try:
+        from . import _qtnative as _ext  # type: ignore[attr-defined,no-redef]
+
+        AVAILABLE = True
+    except ImportError as _e:  # not built (no compiler at install time) or wrong CPU
+        unavailable_reason = f"native extension not importable: {_e}"
+
+_DT = {torch.float32: 0, torch.float64: 1, torch.complex64: 2, torch.complex128: 3}
+_REAL_OF = {torch.complex64: torch.float32, torch.complex128: torch.float64}
+_ESIZE = (4, 8, 8, 16)
+
+
+def _need():
+    if not AVAILABLE:
+        raise RuntimeError(f"qtrain native kernels unavailable: {unavailable_reason}")
+
+
+def _nth(nthreads: Optional[int]) -> int:
+    return torch.get_num_threads() if nthreads is None else int(nthreads)
+
+
+def _check_state(t, name: str, inplace: bool = True):
+    """Validate a (B, 2**n) CPU contiguous state; return (B, n, dtype code)."""
+    if not isinstance(t, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    code = _DT.get(t.dtype)
+    if code is None:
+        raise ValueError(f"{name} must be float32/float64/complex64/complex128, got {t.dtype}")
+    if not t.is_cpu:
+        raise ValueError(f"{name} must be on CPU, got {t.device}")
+    shp = t.shape
+    if len(shp) != 2:
+        raise ValueError(f"{name} must have shape (B, 2**n), got {tuple(shp)}")
+    if not t.is_contiguous():
+        raise ValueError(f"{name} must be contiguous")
+    if inplace and ((code >= 2 and t.is_conj()) or t.is_neg()):
+        raise ValueError(f"{name} has a lazy conj/neg bit; call resolve_conj()/resolve_neg() first")
+    N = shp[1]
+    n = N.bit_length() - 1
+    if N < 1 or (1 << n) != N:
+        raise ValueError(f"{name}.shape[1] must be a power of two, got {N}")
+    return shp[0], n, code
+
+
+def _check_mats(mats, dtype, B: int, nw: int):
+    if not isinstance(mats, torch.Tensor):
+        raise ValueError(f"mats must be a torch.Tensor, got {type(mats).__name__}")
+    if mats.dtype != dtype:
+        raise ValueError(f"mats dtype {mats.dtype} does not match state dtype {dtype}")
+    if not mats.is_cpu:
+        raise ValueError(f"mats must be on CPU, got {mats.device}")
+    shp = mats.shape
+    if shp == (nw, 2, 2):
+        per_sample = 0
+    elif shp == (B, nw, 2, 2):
+        per_sample = 1
+    else:
+        raise ValueError(f"mats must have shape ({nw}, 2, 2) or ({B}, {nw}, 2, 2), got {tuple(shp)}")
+    if (dtype.is_complex and mats.is_conj()) or mats.is_neg():
+        mats = mats.detach().resolve_conj().resolve_neg()
+    if not mats.is_contiguous():
+        mats = mats.detach().contiguous()
+    return mats, per_sample  # only its data pointer is used: no autograd involvement
+
+
+def _wires(wires) -> Sequence[int]:
+    if isinstance(wires, torch.Tensor):
+        return wires.tolist()
+    if isinstance(wires, (list, tuple)):
+        return wires
+    try:
+        return list(wires)
+    except TypeError:
+        raise ValueError("wires must be a sequence of ints") from None
+
+
+def layer_apply_(state: torch.Tensor, wires, mats: torch.Tensor, nthreads: Optional[int] = None) -> None:
+    """In place: apply mats[(b,) i] (2x2) to qubit wires[i] for all i (see module doc)."""
+    _need()
+    B, n, code = _check_state(state, "state")
+    w = _wires(wires)
+    m, ps = _check_mats(mats, state.dtype, B, len(w))
+    if B == 0 or len(w) == 0:
+        _ext.layer_apply(0, 0, n, code, w, 0, ps, 1)  # validates the wires only
+        return
+    _ext.layer_apply(state.data_ptr(), B, n, code, w, m.data_ptr(), ps, _nth(nthreads))
+
+
+def layer_adjoint_(
+    psi: torch.Tensor, g: torch.Tensor, wires, mats: torch.Tensor, nthreads: Optional[int] = None
+) -> torch.Tensor:
+    """Adjoint step of a layer: returns cross matrices and undoes the layer on psi and g in place."""
+    _need()
+    B, n, code = _check_state(psi, "psi")
+    B2, n2, code2 = _check_state(g, "g")
+    if (B2, n2, code2) != (B, n, code):
+        raise ValueError(
+            f"psi and g must have the same shape and dtype, got {tuple(psi.shape)}/{psi.dtype} "
+            f"and {tuple(g.shape)}/{g.dtype}"
+        )
+    if B > 0 and n >= 0 and psi.data_ptr() == g.data_ptr():
+        raise ValueError("psi and g must not share memory")
+    w = _wires(wires)
+    nw = len(w)
+    m, ps = _check_mats(mats, psi.dtype, B, nw)
+    if B == 0 or nw == 0:
+        _ext.layer_apply(0, 0, n, code, w, 0, ps, 1)  # validates the wires only
+    if B == 0 or nw == 0:
+        return torch.zeros(((B, nw, 2, 2) if ps else (nw, 2, 2)), dtype=psi.dtype)
+    cross = torch.empty(((B, nw, 2, 2) if ps else (nw, 2, 2)), dtype=psi.dtype)
+    _ext.layer_adjoint(
+        psi.data_ptr(), g.data_ptr(), B, n, code, w, m.data_ptr(), ps, cross.data_ptr(), _nth(nthreads)
+    )
+    return cross
+
+
+class PermPlan:
+    """Analysed gather map ``out[k] = in[index[k]]`` on ``n`` qubits.
+
+    ``linear`` is True when ``index[k] == const ^ XOR_{j: bit j of k} cols[j]``
+    (an affine map over GF(2)); then ``index`` may be None.
+    """
+
+    __slots__ = ("n", "linear", "const", "cols", "index", "__weakref__")
+
+    def __init__(self, n: int, linear: bool, const: int, cols, index: Optional[torch.Tensor]):
+        self.n = n
+        self.linear = linear
+        self.const = const
+        self.cols = tuple(cols)
+        self.index = index
+
+    @property
+    def size(self) -> int:
+        return 1 << self.n
+
+    def index_tensor(self) -> torch.Tensor:
+        """The int64 index map as a tensor."""
+        if self.index is not None:
+            return self.index.to(torch.int64)
+        k = torch.arange(self.size, dtype=torch.int64)
+        out = torch.full((self.size,), self.const, dtype=torch.int64)
+        for j, c in enumerate(self.cols):
+            out ^= ((k >> j) & 1) * c
+        return out
+
+    def inverse(self) -> "PermPlan":
+        """Plan of the inverse permutation (requires a bijective map)."""
+        if self.linear:
+            inv = _gf2_inverse(list(self.cols), self.n)
+            if inv is None:
+                raise ValueError("permutation is not invertible")
+            # out = in[c ^ A k]  =>  inverse: in = out[A^-1 (k ^ c)] = out[A^-1 c ^ A^-1 k]
+            c = 0
+            for j in range(self.n):
+                if (self.const >> j) & 1:
+                    c ^= inv[j]
+            return PermPlan(self.n, True, c, inv, None)
+        idx = self.index.to(torch.int64)
+        inv = torch.empty_like(idx)
+        inv[idx] = torch.arange(idx.numel(), dtype=torch.int64)
+        if not torch.equal(inv[idx], torch.arange(idx.numel(), dtype=torch.int64)):
+            raise ValueError("permutation is not invertible")
+        return perm_plan(inv)
+
+    def __repr__(self) -> str:
+        kind = "linear" if self.linear else "gather"
+        return f"PermPlan(n={self.n}, {kind})"
+
+
+def _gf2_inverse(cols, n):
+    """Inverse of the GF(2) matrix whose column j is the bit mask cols[j]; None if singular."""
+    # rows of [A | I] with A[i, j] = bit i of cols[j]
+    rows = []
+    for i in range(n):
+        a = 0
+        for j in range(n):
+            if (cols[j] >> i) & 1:
+                a |= 1 << j
+        rows.append((a, 1 << i))
+    for col in range(n):
+        piv = next((r for r in range(col, n) if (rows[r][0] >> col) & 1), None)
+        if piv is None:
+            return None
+        rows[col], rows[piv] = rows[piv], rows[col]
+        for r in range(n):
+            if r != col and (rows[r][0] >> col) & 1:
+                rows[r] = (rows[r][0] ^ rows[col][0], rows[r][1] ^ rows[col][1])
+    # rows[i][1] is row i of A^-1; convert to columns
+    inv_cols = []
+    for j in range(n):
+        c = 0
+        for i in range(n):
+            if (rows[i][1] >> j) & 1:
+                c |= 1 << i
+        inv_cols.append(c)
+    return inv_cols
+
+
+_PLAN_CACHE: dict = {}
+_PLAN_CACHE_MAX = 256
+
+
+def perm_plan(index: Union[torch.Tensor, PermPlan]) -> PermPlan:
+    """Analyse (and cache) an index map; see :class:`PermPlan`."""
+    if isinstance(index, PermPlan):
+        return index
+    if not isinstance(index, torch.Tensor):
+        raise ValueError(f"index must be a torch.Tensor or PermPlan, got {type(index).__name__}")
+    if index.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"index must be int64 or int32, got {index.dtype}")
+    if index.device.type != "cpu":
+        raise ValueError(f"index must be on CPU, got {index.device}")
+    if index.dim() != 1:
+        raise ValueError(f"index must be 1-D, got shape {tuple(index.shape)}")
+    N = index.shape[0]
+    n = N.bit_length() - 1
+    if N < 1 or (1 << n) != N:
+        raise ValueError(f"index length must be a power of two, got {N}")
+    key = id(index)
+    ent = _PLAN_CACHE.get(key)
+    ver = index._version
+    ptr = index.data_ptr()
+    if ent is not None:
+        ref, v, p, st, plan = ent
+        if ref() is index and v == ver and p == ptr and st == index.stride():
+            return plan
+        del _PLAN_CACHE[key]
+    _need()
+    idx = index if index.is_contiguous() else index.contiguous()
+    linear, const, cols = _ext.perm_analyze(idx.data_ptr(), int(idx.dtype == torch.int64), n)
+    plan = PermPlan(n, bool(linear), int(const), cols, None if linear else idx)
+    if len(_PLAN_CACHE) >= _PLAN_CACHE_MAX:
+        _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
+    try:
+        _PLAN_CACHE[key] = (weakref.ref(index), ver, ptr, index.stride(), plan)
+    except TypeError:  # pragma: no cover - tensors are weak-referenceable
+        pass
+    return plan
+
+
+def permute(
+    state: torch.Tensor,
+    index: Union[torch.Tensor, PermPlan],
+    out: Optional[torch.Tensor] = None,
+    nthreads: Optional[int] = None,
+) -> torch.Tensor:
+    """``out[b, k] = state[b, index[k]]`` (new tensor unless ``out`` is given)."""
+    _need()
+    B, n, code = _check_state(state, "state", inplace=False)
+    plan = perm_plan(index)
+    if plan.n != n:
+        raise ValueError(f"index is for {plan.n} qubits but state has {n}")
+    if state.is_conj() or state.is_neg():
+        state = state.resolve_conj().resolve_neg()
+    if out is None:
+        out = torch.empty_like(state, memory_format=torch.contiguous_format)
+    else:
+        _check_state(out, "out")
+        if out.shape != state.shape or out.dtype != state.dtype:
+            raise ValueError(
+                f"out must match state (shape {tuple(state.shape)}, {state.dtype}), "
+                f"got {tuple(out.shape)}, {out.dtype}"
+            )
+        nb = state.numel() * state.element_size()
+        a, b = state.data_ptr(), out.data_ptr()
+        if nb and a < b + nb and b < a + nb:
+            raise ValueError("out must not overlap state")
+    es = _ESIZE[code]
+    if plan.linear:
+        _ext.perm_linear(state.data_ptr(), out.data_ptr(), B, n, es, plan.const, plan.cols, _nth(nthreads))
+    else:
+        idx = plan.index
+        _ext.perm_index(
+            state.data_ptr(), out.data_ptr(), B, n, es, idx.data_ptr(), int(idx.dtype == torch.int64),
+            _nth(nthreads),
+        )
+    return out
+
+
+def _out_like(out, ref, name):
+    if out is None:
+        return torch.empty_like(ref, memory_format=torch.contiguous_format)
+    _check_state(out, name)
+    if out.shape != ref.shape or out.dtype != ref.dtype:
+        raise ValueError(
+            f"{name} must match (shape {tuple(ref.shape)}, {ref.dtype}), got {tuple(out.shape)}, {out.dtype}"
+        )
+    return out
+
+
+def _span(t: torch.Tensor):
+    p = t.data_ptr()
+    return p, p + t.numel() * t.element_size()
+
+
+def _overlap(a: torch.Tensor, b: torch.Tensor) -> bool:
+    (a0, a1), (b0, b1) = _span(a), _span(b)
+    return a0 < a1 and b0 < b1 and a0 < b1 and b0 < a1
+
+
+def _any_overlap(*ts: torch.Tensor) -> bool:
+    sp = sorted(s for s in map(_span, ts) if s[0] < s[1])
+    return any(sp[i + 1][0] < sp[i][1] for i in range(len(sp) - 1))
+
+
+def layer_apply_permute(
+    state: torch.Tensor,
+    wires,
+    mats: torch.Tensor,
+    index: Union[torch.Tensor, PermPlan],
+    out: Optional[torch.Tensor] = None,
+    nthreads: Optional[int] = None,
+) -> torch.Tensor:
+    """Fused ``layer_apply_(state, wires, mats)`` followed by ``permute(state, index, out)``.
+
+    Returns ``out`` (allocated if not given).  ``state`` is used as scratch: its content
+    afterwards is unspecified.  Linear index maps are fused into the last blocking pass
+    (one fewer sweep over the state); other maps run the two steps one after the other.
+    """
+    _need()
+    B, n, code = _check_state(state, "state")
+    w = _wires(wires)
+    m, ps = _check_mats(mats, state.dtype, B, len(w))
+    plan = perm_plan(index)
+    if plan.n != n:
+        raise ValueError(f"index is for {plan.n} qubits but state has {n}")
+    out = _out_like(out, state, "out")
+    if _overlap(out, state):
+        raise ValueError("out must not overlap state")
+    if B == 0:
+        _ext.layer_apply(0, 0, n, code, w, 0, ps, 1)  # validates the wires only
+        return out
+    if not plan.linear:
+        layer_apply_(state, w, m, nthreads)
+        return permute(state, plan, out=out, nthreads=nthreads)
+    _ext.layer_apply_perm(
+        state.data_ptr(), out.data_ptr(), B, n, code, w, m.data_ptr(), ps, plan.const, plan.cols,
+        _nth(nthreads),
+    )
+    return out
+
+
+def permute_layer_adjoint(
+    psi: torch.Tensor,
+    g: torch.Tensor,
+    index: Union[torch.Tensor, PermPlan],
+    wires,
+    mats: torch.Tensor,
+    psi_out: Optional[torch.Tensor] = None,
+    g_out: Optional[torch.Tensor] = None,
+    nthreads: Optional[int] = None,
+):
+    """Fused ``permute`` of psi and g followed by ``layer_adjoint_``.
+
+    ``psi_out = permute(psi, index)`` and ``g_out = permute(g, index)``, then the layer is
+    undone on them in place; returns ``(cross, psi_out, g_out)`` with ``cross`` as in
+    :func:`layer_adjoint_` (taken after the permutation, before undoing the layer).
+    ``psi`` and ``g`` are not modified.  Typical use in the backward pass of a block
+    "layer then permutation P": pass the index of P's inverse.
+    """
+    _need()
+    B, n, code = _check_state(psi, "psi", inplace=False)
+    if _check_state(g, "g", inplace=False) != (B, n, code):
+        raise ValueError(
+            f"psi and g must have the same shape and dtype, got {tuple(psi.shape)}/{psi.dtype} "
+            f"and {tuple(g.shape)}/{g.dtype}"
+        )
+    if psi.is_conj() or psi.is_neg() or g.is_conj() or g.is_neg():
+        psi, g = psi.resolve_conj().resolve_neg(), g.resolve_conj().resolve_neg()
+    w = _wires(wires)
+    nw = len(w)
+    m, ps = _check_mats(mats, psi.dtype, B, nw)
+    plan = perm_plan(index)
+    if plan.n != n:
+        raise ValueError(f"index is for {plan.n} qubits but state has {n}")
+    psi_out = _out_like(psi_out, psi, "psi_out")
+    g_out = _out_like(g_out, g, "g_out")
+    if _any_overlap(psi_out, g_out, psi) or _any_overlap(psi_out, g_out, g):
+        raise ValueError("psi_out and g_out must not overlap each other, psi or g")
+    if B == 0 or nw == 0 or not plan.linear:
+        permute(psi, plan, out=psi_out, nthreads=nthreads)
+        permute(g, plan, out=g_out, nthreads=nthreads)
+        return layer_adjoint_(psi_out, g_out, w, m, nthreads), psi_out, g_out
+    cross = torch.empty(((B, nw, 2, 2) if ps else (nw, 2, 2)), dtype=psi.dtype)
+    _ext.layer_adjoint_perm(
+        psi.data_ptr(), g.data_ptr(), psi_out.data_ptr(), g_out.data_ptr(), B, n, code, w,
+        m.data_ptr(), ps, cross.data_ptr(), plan.const, plan.cols, _nth(nthreads),
+    )
+    return cross, psi_out, g_out
+
+
+def diag_apply_(state: torch.Tensor, d: torch.Tensor, nthreads: Optional[int] = None) -> None:
+    """In place ``state *= d`` with d of shape (2**n,) or (B, 2**n)."""
+    _need()
+    B, n, code = _check_state(state, "state")
+    if not isinstance(d, torch.Tensor):
+        raise ValueError(f"d must be a torch.Tensor, got {type(d).__name__}")
+    if d.device.type != "cpu":
+        raise ValueError(f"d must be on CPU, got {d.device}")
+    if d.dtype == state.dtype:
+        kind = 0
+    elif _REAL_OF.get(state.dtype) == d.dtype:
+        kind = 1
+    else:
+        raise ValueError(f"d dtype {d.dtype} incompatible with state dtype {state.dtype}")
+    N = 1 << n
+    if tuple(d.shape) == (N,):
+        dps = 0
+    elif tuple(d.shape) == (B, N):
+        dps = 1
+    else:
+        raise ValueError(f"d must have shape ({N},) or ({B}, {N}), got {tuple(d.shape)}")
+    d = d.detach()
+    if d.is_conj() or d.is_neg():
+        d = d.resolve_conj().resolve_neg()
+    if not d.is_contiguous():
+        d = d.contiguous()
+    _ext.diag_apply(state.data_ptr(), B, n, code, d.data_ptr(), kind, dps, _nth(nthreads))
+
+
+def info() -> dict:
+    """Build information and current tuning parameters."""
+    if not AVAILABLE:
+        return {"available": False, "reason": unavailable_reason}
+    d = dict(_ext.build_info())
+    t = _ext.set_tuning()
+    d.update(
+        available=True,
+        tile_bytes_apply=t[0],
+        tile_bytes_adj=t[1],
+        row_bytes=t[2],
+        group_apply=t[3],
+        group_adjoint=t[4],
+        min_parallel_bytes=t[5],
+        factored=bool(t[6]),
+        fuse=t[7],
+        backoff_jobs=t[8],
+    )
+    return d
+
+
+def _set_tuning(
+    tile_bytes_apply: int = -1,
+    tile_bytes_adj: int = -1,
+    row_bytes: int = -1,
+    group_apply: int = -1,
+    group_adjoint: int = -1,
+    min_parallel_bytes: int = -1,
+    factored: int = -1,
+    fuse: int = -1,
+    backoff_jobs: int = -1,
+):
+    """Experimental knobs (benchmarks, tests); -1 keeps the current value.  Returns the settings
+    as a tuple in argument order, which can be passed back to restore them."""
+    _need()
+    return _ext.set_tuning(
+        tile_bytes_apply, tile_bytes_adj, row_bytes, group_apply, group_adjoint, min_parallel_bytes,
+        factored, fuse, backoff_jobs,
+    )

@@ -1,0 +1,578 @@
+"""Tests of the optional native kernels (qtrain.sim._native) against plain torch references."""
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+import torch
+
+nt = pytest.importorskip("qtrain.sim._native")
+if not nt.AVAILABLE:  # pragma: no cover - depends on the build
+    pytest.skip(f"native kernels unavailable: {nt.unavailable_reason}", allow_module_level=True)
+
+DTYPES = [torch.float32, torch.float64, torch.complex64, torch.complex128]
+ATOL = {torch.float32: 1e-5, torch.complex64: 1e-5, torch.float64: 1e-12, torch.complex128: 1e-12}
+
+
+# --------------------------------------------------------------------------------------
+# references
+# --------------------------------------------------------------------------------------
+def ref_layer(state, wires, mats, n):
+    """Apply mats[(b,) i] to qubit wires[i] with einsum on the (B, 2, ..., 2) view."""
+    B = state.shape[0]
+    x = state.reshape((B,) + (2,) * n)
+    for i, w in enumerate(wires):
+        x = torch.movedim(x, 1 + w, -1)
+        if mats.dim() == 3:
+            x = torch.einsum("rc,b...c->b...r", mats[i], x)
+        else:
+            x = torch.einsum("brc,b...c->b...r", mats[:, i], x)
+        x = torch.movedim(x, -1, 1 + w)
+    return x.reshape(B, 1 << n)
+
+
+def rand_state(B, n, dtype, gen):
+    rdt = torch.float64
+    x = torch.randn(B, 1 << n, dtype=rdt, generator=gen)
+    if dtype.is_complex:
+        x = torch.complex(x, torch.randn(B, 1 << n, dtype=rdt, generator=gen))
+    x = x / x.abs().pow(2).sum(dim=1, keepdim=True).sqrt()
+    return x.to(dtype)
+
+
+def rand_unitaries(shape, dtype, gen):
+    """Random 2x2 unitary (complex) / orthogonal (real) matrices of shape shape + (2, 2)."""
+    z = torch.randn(*shape, 2, 2, dtype=torch.float64, generator=gen)
+    if dtype.is_complex:
+        z = torch.complex(z, torch.randn(*shape, 2, 2, dtype=torch.float64, generator=gen))
+    q, r = torch.linalg.qr(z)
+    d = torch.diagonal(r, dim1=-2, dim2=-1)
+    q = q * (d / d.abs()).unsqueeze(-2)
+    return q.to(dtype)
+
+
+@pytest.fixture
+def tuning():
+    """Yield nt._set_tuning and restore the defaults afterwards."""
+    saved = nt._set_tuning()
+    yield nt._set_tuning
+    nt._set_tuning(*saved)
+
+
+def _cases(seed, n, k):
+    rng = random.Random(seed)
+    out = []
+    for _ in range(k):
+        nw = rng.randint(0, n)
+        out.append(rng.sample(range(n), nw))
+    out.append(list(range(n)))  # full layer
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# layer_apply_
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("n", range(1, 11))
+@pytest.mark.parametrize("per_sample", [False, True], ids=["shared", "per_sample"])
+def test_layer_apply(dtype, n, per_sample):
+    gen = torch.Generator().manual_seed(1000 * n + 7 * DTYPES.index(dtype) + per_sample)
+    for ci, wires in enumerate(_cases(n, n, 3)):
+        B = (1, 3)[ci % 2]
+        st = rand_state(B, n, dtype, gen)
+        mats = rand_unitaries(((B,) if per_sample else ()) + (len(wires),), dtype, gen)
+        if ci == 1 and not dtype.is_complex:  # also a non-unitary matrix
+            mats = torch.randn(mats.shape, dtype=torch.float64, generator=gen).to(dtype)
+        exp = ref_layer(st.to(torch.complex128 if dtype.is_complex else torch.float64), wires,
+                        mats.to(torch.complex128 if dtype.is_complex else torch.float64), n)
+        got = st.clone()
+        nt.layer_apply_(got, wires, mats, nthreads=1 + ci % 2)
+        torch.testing.assert_close(got.to(exp.dtype), exp, atol=ATOL[dtype], rtol=0)
+
+
+# --------------------------------------------------------------------------------------
+# layer_adjoint_
+# --------------------------------------------------------------------------------------
+def _check_adjoint(dtype, n, wires, B, per_sample, gen, nthreads=2):
+    wdt = torch.complex128 if dtype.is_complex else torch.float64
+    psi_in = rand_state(B, n, wdt, gen).requires_grad_(True)
+    mats = rand_unitaries(((B,) if per_sample else ()) + (len(wires),), wdt, gen)
+    mats = mats.to(dtype).to(wdt).requires_grad_(True)  # exactly representable in dtype
+    w = rand_state(B, n, wdt, gen)
+    out = ref_layer(psi_in, wires, mats, n)
+    loss = (w.conj() * out).real.sum() if dtype.is_complex else (w * out).sum()
+    loss.backward()
+    psi = out.detach().to(dtype).contiguous()
+    g = w.to(dtype).contiguous()
+    cross = nt.layer_adjoint_(psi, g, wires, mats.detach().to(dtype), nthreads=nthreads)
+    exp_shape = (B, len(wires), 2, 2) if per_sample else (len(wires), 2, 2)
+    assert cross.shape == exp_shape and cross.dtype == dtype
+    tol = 1e-4 if dtype in (torch.float32, torch.complex64) else 1e-11
+    dm = cross.to(wdt) @ mats.detach()
+    grad = mats.grad if mats.grad is not None else torch.zeros_like(mats)  # no wires: unused
+    torch.testing.assert_close(dm, grad, atol=tol, rtol=0)
+    torch.testing.assert_close(psi.to(wdt), psi_in.detach(), atol=tol, rtol=0)
+    torch.testing.assert_close(g.to(wdt), psi_in.grad, atol=tol, rtol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("n", range(1, 11))
+@pytest.mark.parametrize("per_sample", [False, True], ids=["shared", "per_sample"])
+def test_layer_adjoint(dtype, n, per_sample):
+    gen = torch.Generator().manual_seed(2000 * n + 7 * DTYPES.index(dtype) + per_sample)
+    for ci, wires in enumerate(_cases(n + 100, n, 3)):
+        _check_adjoint(dtype, n, wires, (1, 3)[ci % 2], per_sample, gen, nthreads=1 + ci % 2)
+
+
+# --------------------------------------------------------------------------------------
+# blocking: force multi-pass plans (strided tiles, scalar tiles, tiny rows)
+# --------------------------------------------------------------------------------------
+TILINGS = [
+    (256, 256, 64, 3, 2),  # f32: 64-element tiles, 16-element rows
+    (128, 64, 16, 4, 3),  # tiny tiles/rows: scalar and memcpy paths
+    (512, 512, 128, 1, 1),
+    (2048, 1024, 256, 2, 3),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("tiling", range(len(TILINGS)))
+def test_blocking_plans(dtype, tiling, tuning):
+    tb, tba, rb, ka, kb = TILINGS[tiling]
+    tuning(tb, tba, rb, ka, kb, 0)  # min_parallel_bytes=0: always split across threads
+    gen = torch.Generator().manual_seed(31 + tiling)
+    for n in (5, 7, 9, 11):
+        for ci, wires in enumerate(_cases(n * 13 + tiling, n, 3)):
+            B = (1, 2, 3)[ci % 3]
+            per_sample = ci % 2 == 1
+            st = rand_state(B, n, dtype, gen)
+            mats = rand_unitaries(((B,) if per_sample else ()) + (len(wires),), dtype, gen)
+            wdt = torch.complex128 if dtype.is_complex else torch.float64
+            exp = ref_layer(st.to(wdt), wires, mats.to(wdt), n)
+            got = st.clone()
+            nt.layer_apply_(got, wires, mats, nthreads=2)
+            torch.testing.assert_close(got.to(wdt), exp, atol=ATOL[dtype], rtol=0)
+            _check_adjoint(dtype, n, wires, B, per_sample, gen, nthreads=2)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex64, torch.float64], ids=str)
+def test_large_default_tiling(dtype):
+    """n large enough for the default plan to use a contiguous and a strided pass."""
+    gen = torch.Generator().manual_seed(5)
+    for n, wires in ((14, list(range(14))), (15, [14, 0, 3, 9, 1]), (16, [0, 1, 2]), (16, [15, 2])):
+        for nth in (1, 2):
+            _check_adjoint(dtype, n, wires, 1, False, gen, nthreads=nth)
+            st = rand_state(2, n, dtype, gen)
+            mats = rand_unitaries((2, len(wires)), dtype, gen)
+            wdt = torch.complex128 if dtype.is_complex else torch.float64
+            exp = ref_layer(st.to(wdt), wires, mats.to(wdt), n)
+            nt.layer_apply_(st, wires, mats, nthreads=nth)
+            torch.testing.assert_close(st.to(wdt), exp, atol=ATOL[dtype], rtol=0)
+
+
+def test_thread_count_invariance():
+    gen = torch.Generator().manual_seed(3)
+    st = rand_state(2, 13, torch.float32, gen)
+    mats = rand_unitaries((13,), torch.float32, gen)
+    outs = []
+    for nth in (1, 2, 3, 4):
+        x = st.clone()
+        nt.layer_apply_(x, range(13), mats, nthreads=nth)
+        outs.append(x)
+    for x in outs[1:]:
+        assert torch.equal(x, outs[0])
+
+
+# --------------------------------------------------------------------------------------
+# permute
+# --------------------------------------------------------------------------------------
+def cnot_chain_index(n):
+    """Gather index of CNOT(0,1) CNOT(1,2) ... CNOT(n-2,n-1): new bit_q = XOR of old bits 0..q.
+
+    With qubit q at bit n-1-q, the map old -> new is the Gray decoder, so the gather index
+    (old index of each new index) is the Gray encoder: index[k] = k ^ (k >> 1).
+    """
+    k = torch.arange(1 << n, dtype=torch.int64)
+    return k ^ (k >> 1)
+
+
+def cnot_index(n, c, t):
+    k = torch.arange(1 << n, dtype=torch.int64)
+    cb, tb = n - 1 - c, n - 1 - t
+    return k ^ (((k >> cb) & 1) << tb)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 9])
+def test_cnot_chain_index_matches_gates(n):
+    gen = torch.Generator().manual_seed(n)
+    st = rand_state(2, n, torch.complex128, gen)
+    x = st
+    for q in range(n - 1):
+        x = x[:, cnot_index(n, q, q + 1)]
+    torch.testing.assert_close(st[:, cnot_chain_index(n)], x, atol=0, rtol=0)
+    torch.testing.assert_close(nt.permute(st, cnot_chain_index(n)), x, atol=0, rtol=0)
+    # basis-state check of the prefix-XOR rule
+    for old in range(1 << n):
+        bits = [(old >> (n - 1 - q)) & 1 for q in range(n)]
+        new = 0
+        acc = 0
+        for q in range(n):
+            acc ^= bits[q]
+            new |= acc << (n - 1 - q)
+        assert int(cnot_chain_index(n)[new]) == old
+
+
+def _random_linear_index(n, rng):
+    while True:
+        cols = [rng.randrange(1 << n) for _ in range(n)]
+        if nt._gf2_inverse(cols, n) is not None:
+            break
+    c = rng.randrange(1 << n)
+    k = torch.arange(1 << n, dtype=torch.int64)
+    idx = torch.full((1 << n,), c, dtype=torch.int64)
+    for j, col in enumerate(cols):
+        idx ^= ((k >> j) & 1) * col
+    return idx
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8, 10, 13])
+def test_permute(dtype, n):
+    gen = torch.Generator().manual_seed(n)
+    rng = random.Random(n)
+    st = rand_state(3, n, dtype, gen)
+    N = 1 << n
+    k = torch.arange(N)
+    indices = [
+        cnot_chain_index(n),
+        torch.randperm(N, generator=gen),
+        torch.randint(0, N, (N,), generator=gen),  # not a bijection: plain gather
+        _random_linear_index(n, rng),
+        k ^ (N - 1),  # X on all qubits (affine)
+        k.flip(0).contiguous(),
+    ]
+    if n >= 2:
+        indices.append(cnot_index(n, n - 1, 0))  # low control, high target: non-local linear map
+    for i, idx in enumerate(indices):
+        for itype in (torch.int64, torch.int32):
+            ix = idx.to(itype)
+            exp = st[:, idx]
+            for nth in (1, 2):
+                assert torch.equal(nt.permute(st, ix, nthreads=nth), exp)
+            out = torch.empty_like(st)
+            r = nt.permute(st, ix, out=out)
+            assert r is out and torch.equal(out, exp)
+    assert nt.perm_plan(cnot_chain_index(n)).linear
+    if n >= 5:  # every permutation of 4 elements is affine over GF(2)
+        assert not nt.perm_plan(torch.randperm(N, generator=gen)).linear
+
+
+@pytest.mark.parametrize("n", [1, 3, 6, 11])
+def test_perm_plan_inverse(n):
+    gen = torch.Generator().manual_seed(n)
+    rng = random.Random(n)
+    st = rand_state(2, n, torch.float32, gen)
+    for idx in (cnot_chain_index(n), _random_linear_index(n, rng), torch.randperm(1 << n, generator=gen)):
+        p = nt.perm_plan(idx)
+        inv = p.inverse()
+        assert torch.equal(nt.permute(nt.permute(st, p), inv), st)
+        assert torch.equal(p.index_tensor(), idx)
+
+
+def test_perm_plan_cache_invalidation():
+    n = 6
+    idx = cnot_chain_index(n)
+    st = torch.randn(1, 1 << n)
+    assert torch.equal(nt.permute(st, idx), st[:, idx])
+    idx[:] = torch.randperm(1 << n)  # in-place change bumps the version counter
+    assert torch.equal(nt.permute(st, idx), st[:, idx])
+    assert not nt.perm_plan(idx).linear
+
+
+# --------------------------------------------------------------------------------------
+# diag_apply_
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("n", [1, 4, 9, 12])
+def test_diag_apply(dtype, n):
+    gen = torch.Generator().manual_seed(n)
+    B = 3
+    dtypes = [dtype] + ([{torch.complex64: torch.float32, torch.complex128: torch.float64}[dtype]]
+                        if dtype.is_complex else [])
+    for ddt, per_sample in itertools.product(dtypes, (False, True)):
+        st = rand_state(B, n, dtype, gen)
+        d = rand_state(B if per_sample else 1, n, ddt, gen)
+        if not per_sample:
+            d = d[0]
+        exp = st * d
+        for nth in (1, 2):
+            got = st.clone()
+            nt.diag_apply_(got, d, nthreads=nth)
+            torch.testing.assert_close(got, exp, atol=ATOL[dtype], rtol=0)
+
+
+# --------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------
+def test_bad_inputs():
+    st = torch.zeros(2, 8)
+    m = torch.eye(2).expand(2, 2, 2).contiguous()
+    with pytest.raises(ValueError):
+        nt.layer_apply_(st.to(torch.int32), [0, 1], m)  # dtype
+    with pytest.raises(ValueError):
+        nt.layer_apply_(st, [0, 1], m.double())  # mats dtype mismatch
+    with pytest.raises(ValueError):
+        nt.layer_apply_(torch.zeros(8, 2).t(), [0, 1], m)  # non-contiguous
+    with pytest.raises(ValueError):
+        nt.layer_apply_(st, [0, 3], m)  # wire out of range
+    with pytest.raises(ValueError):
+        nt.layer_apply_(st, [0, -1], m)
+    with pytest.raises(ValueError):
+        nt.layer_apply_(st, [1, 1], m)  # repeated wire
+    with pytest.raises(ValueError):
+        nt.layer_apply_(st, [0], m)  # shape mismatch
+    with pytest.raises(ValueError):
+        nt.layer_apply_(st, [0, 1], torch.zeros(3, 2, 2, 2))  # batch mismatch
+    with pytest.raises(ValueError):
+        nt.layer_apply_(torch.zeros(2, 6), [0], m[:1])  # not a power of two
+    with pytest.raises(ValueError):
+        nt.layer_apply_(torch.zeros(8), [0], m[:1])  # 1-D
+    with pytest.raises(ValueError):
+        nt.layer_apply_(torch.zeros(2, 8, dtype=torch.complex64).conj(), [0], m[:1].cfloat())
+    with pytest.raises(ValueError):
+        nt.layer_adjoint_(st, torch.zeros(2, 8, dtype=torch.float64), [0, 1], m)
+    with pytest.raises(ValueError):
+        nt.layer_adjoint_(st, torch.zeros(1, 8), [0, 1], m)
+    with pytest.raises(ValueError):
+        nt.layer_adjoint_(st, st, [0, 1], m)  # aliasing
+    with pytest.raises(ValueError):
+        nt.permute(st, torch.arange(4))  # length
+    with pytest.raises(ValueError):
+        nt.permute(st, torch.arange(8).float())  # index dtype
+    with pytest.raises(ValueError):
+        nt.permute(st, torch.tensor([0, 1, 2, 3, 4, 5, 6, 8]))  # index out of range
+    with pytest.raises(ValueError):
+        nt.permute(st, torch.arange(8), out=st)  # overlap
+    with pytest.raises(ValueError):
+        nt.permute(st, torch.arange(8), out=torch.empty(2, 8, dtype=torch.float64))
+    with pytest.raises(ValueError):
+        nt.diag_apply_(st, torch.ones(4))
+    with pytest.raises(ValueError):
+        nt.diag_apply_(st, torch.ones(8, dtype=torch.complex64))  # complex d on real state
+    with pytest.raises(ValueError):
+        nt.diag_apply_(st, torch.ones(3, 8))
+
+
+def test_empty_layers():
+    st = torch.randn(2, 16)
+    x = st.clone()
+    nt.layer_apply_(x, [], torch.zeros(0, 2, 2))
+    assert torch.equal(x, st)
+    g = torch.randn(2, 16)
+    cross = nt.layer_adjoint_(x, g, [], torch.zeros(0, 2, 2))
+    assert cross.shape == (0, 2, 2)
+    y = torch.zeros(0, 16)
+    nt.layer_apply_(y, [1], torch.eye(2).unsqueeze(0))
+    c = nt.layer_adjoint_(y, torch.zeros(0, 16), [1], torch.eye(2).unsqueeze(0))
+    assert torch.equal(c, torch.zeros(1, 2, 2))
+
+
+# --------------------------------------------------------------------------------------
+# threading: coexistence with torch's OpenMP runtime, concurrent callers, fork
+# --------------------------------------------------------------------------------------
+def test_threads_coexist_with_torch():
+    gen = torch.Generator().manual_seed(0)
+    n = 16
+    st = rand_state(1, n, torch.float32, gen)
+    mats = rand_unitaries((n,), torch.float32, gen)
+    ref = ref_layer(st.double(), list(range(n)), mats.double(), n)
+    a = torch.randn(256, 256, generator=gen)
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        for _ in range(20):
+            x = st.clone()
+            b = a @ a  # torch's own parallel region, interleaved with ours
+            nt.layer_apply_(x, range(n), mats, nthreads=2)
+            c = torch.nn.functional.relu(b).sum()
+            torch.testing.assert_close(x.double(), ref, atol=1e-5, rtol=0)
+            assert torch.isfinite(c)
+    finally:
+        torch.set_num_threads(old)
+    try:
+        maps = open("/proc/self/maps").read()
+    except OSError:  # pragma: no cover - not Linux
+        return
+    gomps = {line.split()[-1] for line in maps.splitlines() if "libgomp" in line}
+    assert len(gomps) <= 1, f"several OpenMP runtimes loaded: {gomps}"
+
+
+def test_concurrent_python_threads():
+    """Kernels release the GIL; concurrent callers must not interfere (one uses the pool)."""
+    import threading
+
+    gen = torch.Generator().manual_seed(1)
+    n = 15
+    mats = rand_unitaries((n,), torch.float64, gen)
+    states = [rand_state(2, n, torch.float64, gen) for _ in range(4)]
+    refs = [ref_layer(s, list(range(n)), mats, n) for s in states]
+    outs = [s.clone() for s in states]
+    errors = []
+
+    def work(i):
+        try:
+            for _ in range(3):
+                x = states[i].clone()
+                nt.layer_apply_(x, range(n), mats, nthreads=2)
+                outs[i] = x
+        except Exception as e:  # pragma: no cover
+            errors.append(e)
+
+    th = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in th:
+        t.start()
+    for t in th:
+        t.join()
+    assert not errors
+    for o, r in zip(outs, refs):
+        torch.testing.assert_close(o, r, atol=1e-12, rtol=0)
+
+
+def _fork_child(q):
+    try:
+        x = torch.ones(1, 1 << 14)
+        nt.layer_apply_(x, [0, 5, 13], torch.eye(2).expand(3, 2, 2).contiguous(), nthreads=2)
+        q.put(float(x.sum()))
+    except Exception as e:  # pragma: no cover
+        q.put(repr(e))
+
+
+def test_fork_after_pool_started():
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork")
+    x = torch.ones(1, 1 << 16)
+    nt.layer_apply_(x, [0, 1], torch.eye(2).expand(2, 2, 2).contiguous(), nthreads=2)  # start helpers
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_fork_child, args=(q,))
+    p.start()
+    res = q.get(timeout=60)
+    p.join(timeout=60)
+    assert res == float(1 << 14)
+
+
+# --------------------------------------------------------------------------------------
+# fused layer + permutation
+# --------------------------------------------------------------------------------------
+def _index_zoo(n, gen, rng):
+    N = 1 << n
+    zoo = [("chain", cnot_chain_index(n)), ("linear", _random_linear_index(n, rng)),
+           ("identity", torch.arange(N)), ("random", torch.randperm(N, generator=gen))]
+    if n >= 2:
+        zoo.append(("cnot_lo_hi", cnot_index(n, n - 1, 0)))
+    return zoo
+
+
+@pytest.mark.parametrize("fuse", [0, 1, 3])
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 10, 13])
+def test_fused_layer_permute(dtype, n, fuse, tuning):
+    tuning(fuse=fuse)  # 0: separate steps; 1: forward fused; 3: adjoint fused too
+    gen = torch.Generator().manual_seed(77 + n)
+    rng = random.Random(n)
+    wdt = torch.complex128 if dtype.is_complex else torch.float64
+    for ci, wires in enumerate(_cases(n + 500, n, 2)):
+        for name, idx in _index_zoo(n, gen, rng):
+            B = 1 + ci % 2
+            per_sample = ci % 2 == 1
+            st = rand_state(B, n, dtype, gen)
+            mats = rand_unitaries(((B,) if per_sample else ()) + (len(wires),), dtype, gen)
+            exp = ref_layer(st.to(wdt), wires, mats.to(wdt), n)[:, idx]
+            for nth in (1, 2):
+                x = st.clone()
+                out = nt.layer_apply_permute(x, wires, mats, idx, nthreads=nth)
+                torch.testing.assert_close(out.to(wdt), exp, atol=ATOL[dtype], rtol=0, msg=name)
+            # backward step of the same block: inverse permutation, then the adjoint
+            inv = torch.argsort(idx) if name != "random" else idx
+            psi_after = rand_state(B, n, dtype, gen)
+            g_after = rand_state(B, n, dtype, gen)
+            p_ref, g_ref = psi_after[:, inv].clone(), g_after[:, inv].clone()
+            c_ref = nt.layer_adjoint_(p_ref, g_ref, wires, mats, nthreads=1)
+            for nth in (1, 2):
+                cross, p_out, g_out = nt.permute_layer_adjoint(psi_after, g_after, inv, wires, mats, nthreads=nth)
+                tol = 1e-5 if dtype in (torch.float32, torch.complex64) else 1e-12
+                torch.testing.assert_close(cross, c_ref, atol=tol, rtol=0, msg=name)
+                torch.testing.assert_close(p_out, p_ref, atol=tol, rtol=0, msg=name)
+                torch.testing.assert_close(g_out, g_ref, atol=tol, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.complex128], ids=str)
+@pytest.mark.parametrize("tiling", range(len(TILINGS)))
+def test_fused_blocking_plans(dtype, tiling, tuning):
+    tb, tba, rb, ka, kb = TILINGS[tiling]
+    tuning(tb, tba, rb, ka, kb, 0, -1, 3)
+    gen = torch.Generator().manual_seed(9 + tiling)
+    wdt = torch.complex128 if dtype.is_complex else torch.float64
+    for n in (6, 9, 11):
+        idx = cnot_chain_index(n)
+        inv = torch.argsort(idx)
+        for wires in _cases(n, n, 2):
+            st = rand_state(2, n, dtype, gen)
+            mats = rand_unitaries((len(wires),), dtype, gen)
+            exp = ref_layer(st.to(wdt), wires, mats.to(wdt), n)[:, idx]
+            out = nt.layer_apply_permute(st.clone(), wires, mats, idx, nthreads=2)
+            torch.testing.assert_close(out.to(wdt), exp, atol=ATOL[dtype], rtol=0)
+            p_ref, g_ref = st[:, inv].clone(), exp.to(dtype)[:, inv].clone()
+            c_ref = nt.layer_adjoint_(p_ref, g_ref, wires, mats, nthreads=1)
+            cross, p_out, g_out = nt.permute_layer_adjoint(st, exp.to(dtype), inv, wires, mats, nthreads=2)
+            tol = 1e-5 if dtype == torch.float32 else 1e-12
+            torch.testing.assert_close(cross, c_ref, atol=tol, rtol=0)
+            torch.testing.assert_close(p_out, p_ref, atol=tol, rtol=0)
+            torch.testing.assert_close(g_out, g_ref, atol=tol, rtol=0)
+
+
+def test_fused_bad_inputs():
+    st = torch.zeros(1, 16)
+    m = torch.eye(2).expand(4, 2, 2).contiguous()
+    idx = cnot_chain_index(4)
+    with pytest.raises(ValueError):
+        nt.layer_apply_permute(st, range(4), m, idx, out=st)  # overlap
+    with pytest.raises(ValueError):
+        nt.layer_apply_permute(st, range(4), m, cnot_chain_index(3))  # size
+    with pytest.raises(ValueError):
+        nt.permute_layer_adjoint(st, st.clone(), idx, range(4), m, psi_out=st)
+    with pytest.raises(ValueError):
+        nt.permute_layer_adjoint(st, torch.zeros(1, 16, dtype=torch.float64), idx, range(4), m)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_factored_and_fallback_paths_agree(dtype, tuning):
+    """Special matrices: zero rows, singular, swaps, diagonal; factored kernels on and off."""
+    gen = torch.Generator().manual_seed(4)
+    n = 11
+    specials = [
+        [[0.0, 1.0], [1.0, 0.0]],  # X: partner pivots
+        [[1.0, 0.0], [0.0, -1.0]],  # Z
+        [[1.0, 1.0], [0.0, 0.0]],  # zero row
+        [[0.0, 1.0], [0.0, 1.0]],  # neither form: unfactored fallback
+        [[1.0, 1.0], [1.0, 0.0]],
+        [[0.0, 0.0], [0.0, 0.0]],
+        [[3.0, -2.0], [0.5, 0.25]],
+    ]
+    wdt = torch.complex128 if dtype.is_complex else torch.float64
+    for fac in (0, 1):
+        tuning(factored=fac)
+        for sp in specials:
+            mats = torch.tensor([sp] * 4, dtype=wdt)
+            mats[1] = rand_unitaries((), wdt, gen)
+            mats = mats.to(dtype)
+            wires = [0, 3, 9, 10]
+            st = rand_state(2, n, dtype, gen)
+            exp = ref_layer(st.to(wdt), wires, mats.to(wdt), n)
+            got = st.clone()
+            nt.layer_apply_(got, wires, mats)
+            torch.testing.assert_close(got.to(wdt), exp, atol=10 * ATOL[dtype], rtol=0)
+        _check_adjoint(dtype, n, list(range(n)), 2, False, gen)
