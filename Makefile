@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.qtrain-installed
 TORCH   ?= torch==2.13.0
 
-.PHONY: install demo test test-slow bench peers clean
+.PHONY: install demo test test-slow bench peers clean fashion-data
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,3 +33,15 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info
+
+# Fashion-MNIST (Table II) from Debian: installed system-wide as root, else unpacked into .data/
+# (qtrain finds both: /usr/share/datasets/fashion-mnist and .data/usr/share/datasets/fashion-mnist).
+fashion-data:
+	@if [ -d /usr/share/datasets/fashion-mnist ] || [ -d .data/usr/share/datasets/fashion-mnist ]; then \
+		echo "Fashion-MNIST already present"; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		apt-get install -y dataset-fashion-mnist; \
+	else \
+		mkdir -p .data && cd .data && apt-get download dataset-fashion-mnist && \
+		dpkg -x dataset-fashion-mnist_*.deb . && rm -f dataset-fashion-mnist_*.deb; \
+	fi

@@ -105,7 +105,9 @@ def test_cli_user_errors_exit_2(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert main(["run", "qt_image", "--preset", "nope", "--out", str(tmp_path)]) == 2
     assert "preset='nope' is not a preset of recipe 'qt_image'" in capsys.readouterr().err
     assert main(["run"]) == 2
-    assert "recipe=None; name one of ['qt_image']" in capsys.readouterr().err
+    from qtrain.recipes import recipe_names
+
+    assert f"recipe=None; name one of {recipe_names()}" in capsys.readouterr().err
     assert main(["export", str(tmp_path)]) == 2
     assert "is not a qtrain run folder (no run.json)" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

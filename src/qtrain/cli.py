@@ -42,6 +42,14 @@ def _bench_run(a: argparse.Namespace) -> int:
 
 from qtrain.recipes import commands as _recipe_cmds  # noqa: E402  (argparse only; recipes load when run)
 
+
+def _lazy(module: str, name: str) -> Callable[..., int]:
+    """A function of ``module`` imported on use (``qtrain --help`` stays cheap)."""
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 COMMANDS: dict[str, Command] = {
     "bench": Command("time the simulator (and peers) on the Quantum-Train workloads", _bench_configure, _bench_run),
     "ls": Command("list recipes, their paper presets and (for one recipe) its config fields",
@@ -52,6 +60,11 @@ COMMANDS: dict[str, Command] = {
                       _recipe_cmds.export_configure, _recipe_cmds.export_run),
     "validate": Command("check a preset YAML against its recipe's config (exit 2 with every problem)",
                         _recipe_cmds.validate_configure, _recipe_cmds.validate_run),
+    "sweep": Command("run presets x seeds (serially or on Ray) and tabulate mean ± std: qtrain sweep RECIPE --presets a,b",
+                     lambda p: _lazy("qtrain.sweep", "sweep_configure")(p), lambda a: _lazy("qtrain.sweep", "sweep_run")(a)),
+    "report": Command("PNG plots + one HTML page (curves, weights, accuracy vs blocks, gap, ours vs paper) of a run or sweep",
+                      lambda p: _lazy("qtrain.report.cli", "report_configure")(p),
+                      lambda a: _lazy("qtrain.report.cli", "report_run")(a)),
 }
 
 

@@ -18,6 +18,8 @@ PRESETS_ROOT = Path(__file__).parent / "presets"
 
 RECIPE_MODULES: dict[str, str] = {
     "qt_image": "qtrain.recipes.qt_image",
+    "qet_amc": "qtrain.recipes.qet_amc",
+    "pilot_assignment": "qtrain.recipes.pilot_assignment",
 }
 """Recipe name -> module defining ``RECIPE``; modules are imported only when the recipe is used."""
 

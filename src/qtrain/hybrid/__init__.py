@@ -1,0 +1,20 @@
+"""Hybrid layers: data flows through a circuit (unlike Quantum-Train, they need it at inference).
+
+* :class:`QuantumLayer` -- angles ``(..., n)`` -> ``<Z>`` ``(..., n)``, an ordinary ``nn.Module``.
+* :class:`QCML` -- the Quantum-Train paper's QCML baseline (Fig. 4): CNN -> 13-qubit QNN -> Linear.
+* :func:`use_shots` -- make a Quantum-Train generator estimate its probabilities from shots.
+
+Example:
+    >>> import torch
+    >>> from qtrain.hybrid import QuantumLayer
+    >>> QuantumLayer(3, blocks=1)(torch.zeros(2, 3)).shape
+    torch.Size([2, 3])
+"""
+from __future__ import annotations
+
+from qtrain.hybrid.layer import ENCODINGS, QuantumLayer, qcml_circuit
+from qtrain.hybrid.qcml import QCML, QCML_INPUT_SHAPES, QCML_PARAMS
+from qtrain.hybrid.shots import ShotParameterGenerator, use_shots
+
+__all__ = ["QuantumLayer", "ENCODINGS", "qcml_circuit", "QCML", "QCML_PARAMS", "QCML_INPUT_SHAPES",
+           "ShotParameterGenerator", "use_shots"]
