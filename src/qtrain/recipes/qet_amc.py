@@ -40,7 +40,8 @@ from qtrain.models.mcnet import MCNet
 from qtrain.qt import MLPMapping, QuantumTrain, count_parameters
 from qtrain.qt.multimodel import MultimodelMapping
 from qtrain.recipes.registry import Recipe, RecipeOutput
-from qtrain.train import RunContext, RunDir, ShuffledBatches, TrainLoop, atomic_write, load_checkpoint, seed_everything
+from qtrain.train import (RunContext, RunDir, ShuffledBatches, TrainLoop, load_checkpoint, save_model_safetensors,
+                          seed_everything)
 
 __all__ = ["QETAMCConfig", "RECIPE", "AMCData", "build_target", "build_qet", "build_model", "load_data",
            "predict", "snr_report", "train"]
@@ -305,16 +306,8 @@ def train(cfg: QETAMCConfig, ctx: RunContext) -> RecipeOutput:
 
 # ----------------------------------------------------------------------------- export
 def save_export(model: nn.Module, run_dir: RunDir) -> Path:
-    """Write ``model.safetensors`` (the plain MC-Net) into the run folder."""
-    path = run_dir.path / "model.safetensors"
-    if isinstance(model, QuantumTrain):
-        model.export(run_dir.path)  # atomic (temporary file + os.replace)
-    else:
-        from safetensors.torch import save
-
-        tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-        atomic_write(path, lambda fh: fh.write(save(tensors, metadata={"format": "pt"})))
-    return path
+    """Write ``model.safetensors`` (the plain classical network) into the run folder."""
+    return save_model_safetensors(model, run_dir.path)
 
 
 def export(cfg: QETAMCConfig, run_dir: RunDir) -> Path:

@@ -38,7 +38,7 @@ from qtrain.hybrid import QCML, use_shots
 from qtrain.models import CifarCNN, MnistCNN
 from qtrain.qt import MLPMapping, QuantumTrain, count_parameters
 from qtrain.recipes.registry import Recipe, RecipeOutput
-from qtrain.train import (RunContext, RunDir, ShuffledBatches, TrainLoop, atomic_write, load_checkpoint,
+from qtrain.train import (RunContext, RunDir, ShuffledBatches, TrainLoop, load_checkpoint, save_model_safetensors,
                           seed_everything)
 
 __all__ = ["QTImageConfig", "RECIPE", "build_target", "build_qt", "build_model", "load_data", "evaluate", "train"]
@@ -305,15 +305,7 @@ def train(cfg: QTImageConfig, ctx: RunContext) -> RecipeOutput:
 # ----------------------------------------------------------------------------- export
 def save_export(model: nn.Module, run_dir: RunDir) -> Path:
     """Write ``model.safetensors`` (the plain classical network) into the run folder."""
-    path = run_dir.path / "model.safetensors"
-    if isinstance(model, QuantumTrain):
-        model.export(run_dir.path)  # atomic (temporary file + os.replace)
-    else:
-        from safetensors.torch import save
-
-        tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-        atomic_write(path, lambda fh: fh.write(save(tensors, metadata={"format": "pt"})))
-    return path
+    return save_model_safetensors(model, run_dir.path)
 
 
 def export(cfg: QTImageConfig, run_dir: RunDir) -> Path:

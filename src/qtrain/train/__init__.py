@@ -7,7 +7,8 @@ Example:
 from __future__ import annotations
 
 from qtrain.train.batches import ShuffledBatches
-from qtrain.train.checkpoint import atomic_write, atomic_write_json, atomic_write_text, load_checkpoint, save_checkpoint
+from qtrain.train.checkpoint import (atomic_write, atomic_write_json, atomic_write_text, load_checkpoint, save_checkpoint,
+                                     save_model_safetensors)
 from qtrain.train.context import RunContext, StepHook
 from qtrain.train.early_stopping import EarlyStopping
 from qtrain.train.loop import TrainLoop
@@ -18,6 +19,7 @@ from qtrain.train.seed import capture_rng_state, preserved_torch_settings, resto
 
 __all__ = [
     "ShuffledBatches", "atomic_write", "atomic_write_json", "atomic_write_text", "load_checkpoint", "save_checkpoint",
+    "save_model_safetensors",
     "RunContext", "StepHook", "EarlyStopping", "TrainLoop", "plot_curves", "ProgressBar", "RunDir", "peak_memory",
     "capture_rng_state", "preserved_torch_settings", "restore_rng_state", "seed_everything",
 ]

@@ -57,3 +57,20 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def save_model_safetensors(model: torch.nn.Module, directory: str | Path) -> Path:
+    """Write ``directory/model.safetensors`` atomically: the plain weights a user loads without qtrain.
+
+    Models that generate their weights (anything with an ``export(dir)`` method, e.g.
+    :class:`qtrain.QuantumTrain`) export their generated classical weights; others save their
+    ``state_dict``.
+    """
+    path = Path(directory) / "model.safetensors"
+    if callable(getattr(model, "export", None)):
+        model.export(directory)  # type: ignore[operator]
+        return path
+    from safetensors.torch import save
+
+    tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    return atomic_write(path, lambda fh: fh.write(save(tensors, metadata={"format": "pt"})))
