@@ -21,6 +21,7 @@ SECTIONS = {
     "sim": ("sim.md", None),
     "qet": ("qet_table2.md", "## Accuracy per SNR"),
     "pilot": ("pilot_table2.md", None),
+    "qt_step": ("qt_step.md", None),
 }
 
 
