@@ -167,7 +167,9 @@ def _wires(wires) -> Sequence[int]:
 
 
 def layer_apply_(state: torch.Tensor, wires, mats: torch.Tensor, nthreads: Optional[int] = None) -> None:
-    """In place: apply mats[(b,) i] (2x2) to qubit wires[i] for all i (see module doc)."""
+    """In place: apply mats[(b,) i] (2x2) to qubit wires[i] for all i (see module doc).
+
+    Any 2x2 matrices work here (unitarity is only needed by :func:`layer_adjoint_`)."""
     _need()
     B, n, code = _check_state(state, "state")
     w = _wires(wires)
@@ -190,14 +192,13 @@ def layer_adjoint_(
             f"psi and g must have the same shape and dtype, got {tuple(psi.shape)}/{psi.dtype} "
             f"and {tuple(g.shape)}/{g.dtype}"
         )
-    if B > 0 and n >= 0 and psi.data_ptr() == g.data_ptr():
+    if _overlap(psi, g):
         raise ValueError("psi and g must not share memory")
     w = _wires(wires)
     nw = len(w)
     m, ps = _check_mats(mats, psi.dtype, B, nw)
     if B == 0 or nw == 0:
         _ext.layer_apply(0, 0, n, code, w, 0, ps, 1)  # validates the wires only
-    if B == 0 or nw == 0:
         return torch.zeros(((B, nw, 2, 2) if ps else (nw, 2, 2)), dtype=psi.dtype)
     cross = torch.empty(((B, nw, 2, 2) if ps else (nw, 2, 2)), dtype=psi.dtype)
     _ext.layer_adjoint(

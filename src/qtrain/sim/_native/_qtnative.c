@@ -31,7 +31,6 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <alloca.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -854,23 +853,25 @@ static void qt_layer_task(void *arg, size_t task, int slot)
         const size_t base = p->contiguous ? (t << p->T) : qt_deposit(t, p->freeb, p->nfree);
         const size_t off = base * (size_t)esize;
         char *ts, *tg;
+        /* a contiguous tile gathered through the map lands directly in its final place */
+        const int direct = R->fused && J->fuse == 2 && p->contiguous;
         if (R->buffered) {
 #if QT_AVX512
             if (R->fused && J->fuse == 2) {
                 const size_t Lb = qt_lin(base, J->Lcols) ^ J->Lc;
-                qt_rows_perm(sl->buf, (char *)J->src + b * N * (size_t)esize, R->Lroff, R->nrows,
-                             R->rowvecs, R->Lrow, Lb, R->v, R->tab, 0);
+                qt_rows_perm(direct ? s + off : sl->buf, (char *)J->src + b * N * (size_t)esize, R->Lroff,
+                             R->nrows, R->rowvecs, R->Lrow, Lb, R->v, R->tab, 0);
                 if (adj)
-                    qt_rows_perm(sl->gbuf, (char *)J->gsrc + b * N * (size_t)esize, R->Lroff, R->nrows,
-                                 R->rowvecs, R->Lrow, Lb, R->v, R->tab, 0);
+                    qt_rows_perm(direct ? gs + off : sl->gbuf, (char *)J->gsrc + b * N * (size_t)esize,
+                                 R->Lroff, R->nrows, R->rowvecs, R->Lrow, Lb, R->v, R->tab, 0);
             } else
 #endif
             {
                 qt_copy_rows(sl->buf, s + off, R->rowoff, R->nrows, R->rowbytes, 1);
                 if (adj) qt_copy_rows(sl->gbuf, gs + off, R->rowoff, R->nrows, R->rowbytes, 1);
             }
-            ts = sl->buf;
-            tg = sl->gbuf;
+            ts = direct ? s + off : sl->buf;
+            tg = direct ? (adj ? gs + off : NULL) : sl->gbuf;
         } else {
             ts = s + off;
             tg = adj ? gs + off : NULL;
@@ -884,7 +885,7 @@ static void qt_layer_task(void *arg, size_t task, int slot)
                 else KT[dt].ap(ts, p->T, p->ng, p->lbits, p->gidx, m, 0);
             }
         }
-        if (R->buffered) {
+        if (R->buffered && !direct) {
 #if QT_AVX512
             if (R->fused && J->fuse == 1) {
                 const size_t Lb = qt_lin(base, J->Lcols) ^ J->Lc;
