@@ -31,6 +31,7 @@ from qtrain.sim.apply import apply_2q
 from qtrain.sim.circuit import Circuit, Input, Op
 from qtrain.sim.gates import Gate
 from qtrain.sim.memory import check_state_fits
+from qtrain.sim.params import prepare_arguments
 from qtrain.sim.noise import NoiseModel
 
 __all__ = ["DensityMatrixCircuit", "MAX_DENSITY_QUBITS", "apply_unitary_rho", "apply_superop_rho"]
@@ -157,23 +158,8 @@ class DensityMatrixCircuit:
 
     # -- parameters -> matrices -> rho ------------------------------------------------------
     def _prepare(self, weights: Tensor | None, inputs: Tensor | None) -> tuple[Tensor, Tensor | None, int]:
-        weights = torch.zeros(0) if weights is None else torch.as_tensor(weights)
-        if weights.dim() != 1 or weights.shape[0] < self.n_params:
-            raise ValueError(
-                f"weights must be a 1-D tensor with at least {self.n_params} entries "
-                f"(the circuit's n_params), got shape {tuple(weights.shape)}"
-            )
-        weights = weights.to(device=self.device, dtype=self.real_dtype)
-        if self.n_inputs:
-            if inputs is None:
-                raise ValueError(
-                    f"this circuit reads {self.n_inputs} per-sample input(s); pass inputs of shape (B, {self.n_inputs})"
-                )
-            inputs = torch.as_tensor(inputs)
-            if inputs.dim() != 2 or inputs.shape[1] < self.n_inputs:
-                raise ValueError(f"inputs must have shape (B, >={self.n_inputs}), got {tuple(inputs.shape)}")
-            inputs = inputs.to(device=self.device, dtype=self.real_dtype)
-        b = inputs.shape[0] if inputs is not None and self.n_inputs else 1
+        weights, inputs, b = prepare_arguments(weights, inputs, n_params=self.n_params, n_inputs=self.n_inputs,
+                                               dtype=self.real_dtype, device=self.device)
         check_state_fits(2 * self.n_qubits, b, self.dtype, self.device, copies=4)
         return weights, inputs, b
 

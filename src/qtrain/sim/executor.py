@@ -19,6 +19,7 @@ from torch import Tensor
 from qtrain.sim import measure
 from qtrain.sim.circuit import Circuit, Input
 from qtrain.sim.memory import check_state_fits
+from qtrain.sim.params import prepare_arguments
 from qtrain.sim.native_exec import native_adjoint, native_forward, native_ok
 from qtrain.sim.program import DenseStage, LayerStage, Program, compile_program
 
@@ -167,27 +168,8 @@ class CompiledCircuit:
 
     # -- running --------------------------------------------------------------------------
     def _prepare(self, weights: Tensor | None, inputs: Tensor | None) -> tuple[Tensor, Tensor | None, int]:
-        if weights is None:
-            weights = torch.zeros(0)
-        if not isinstance(weights, Tensor):
-            weights = torch.as_tensor(weights)
-        if weights.dim() != 1 or weights.shape[0] < self.n_params:
-            raise ValueError(
-                f"weights must be a 1-D tensor with at least {self.n_params} entries "
-                f"(the circuit's n_params), got shape {tuple(weights.shape)}"
-            )
-        weights = weights.to(device=self.device, dtype=self.real_dtype)
-        if self.n_inputs:
-            if inputs is None:
-                raise ValueError(f"this circuit reads {self.n_inputs} per-sample input(s); pass inputs of shape (B, {self.n_inputs})")
-            if not isinstance(inputs, Tensor):
-                inputs = torch.as_tensor(inputs)
-            if inputs.dim() != 2 or inputs.shape[1] < self.n_inputs:
-                raise ValueError(
-                    f"inputs must have shape (B, >={self.n_inputs}), got {tuple(inputs.shape)}"
-                )
-            inputs = inputs.to(device=self.device, dtype=self.real_dtype)
-        b = inputs.shape[0] if inputs is not None and self.n_inputs else 1
+        weights, inputs, b = prepare_arguments(weights, inputs, n_params=self.n_params, n_inputs=self.n_inputs,
+                                               dtype=self.real_dtype, device=self.device)
         check_state_fits(self.n_qubits, b, self.dtype, self.device, copies=4)
         return weights, inputs, b
 
