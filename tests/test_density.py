@@ -8,9 +8,10 @@ from typing import Iterator
 import numpy as np
 import pytest
 import torch
+from helpers import random_circuit_all_gates as random_circuit
 from reference import embed
 
-from qtrain.sim import GATES, Circuit, Input
+from qtrain.sim import Circuit, Input
 from qtrain.sim.density import MAX_DENSITY_QUBITS, DensityMatrixCircuit
 from qtrain.sim.noise import AmplitudeDamping, BitFlip, Channel, Depolarizing, NoiseModel, PhaseFlip
 
@@ -25,29 +26,6 @@ def _single_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def random_circuit(rng: np.random.Generator, n: int, n_ops: int, n_inputs: int = 0,
-                   every_gate: bool = True) -> Circuit:
-    """Every gate that fits once (if asked), then ``n_ops`` random ones; weights / inputs / constants."""
-    c = Circuit(n)
-    fits = [g for g in GATES.values() if g.n_wires <= n]
-    order = (list(fits) if every_gate else []) + [fits[i] for i in rng.integers(len(fits), size=n_ops)]
-    w = 0
-    for g in order:
-        wires = tuple(int(v) for v in rng.choice(n, g.n_wires, replace=False))
-        params: list[object] = []
-        for _ in range(g.n_params):
-            r = rng.random()
-            if n_inputs and r < 0.3:
-                params.append(Input(int(rng.integers(n_inputs)), float(rng.uniform(0.5, 2.0))))
-            elif r < 0.9:
-                params.append(w)
-                w += 1
-            else:
-                params.append(float(rng.uniform(-3, 3)))
-        c.add(g, wires, params)
-    return c
 
 
 def weights_inputs(rng: np.random.Generator, c: Circuit, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -9,6 +9,7 @@ from typing import Iterator
 import numpy as np
 import pytest
 import torch
+from helpers import random_circuit_all_gates as random_circuit
 
 from qtrain.sim import GATES, Circuit, Gate, Input, get_gate
 from qtrain.sim.export import DEFINITIONS, bind_parameters, to_qasm3, to_qiskit
@@ -30,27 +31,6 @@ HEADER = (
     "// qtrain wire w is q[w]. qtrain's qubit 0 is the most significant bit of basis-state indices; "
     "Qiskit reads q[0] as the least significant bit.\n"
 )
-
-
-def random_circuit(rng: np.random.Generator, n: int, n_ops: int, n_inputs: int = 0) -> Circuit:
-    """Every gate that fits once, then ``n_ops`` random ones; weights / inputs / constants."""
-    c = Circuit(n)
-    fits = [g for g in GATES.values() if g.n_wires <= n]
-    w = 0
-    for g in list(fits) + [fits[i] for i in rng.integers(len(fits), size=n_ops)]:
-        wires = tuple(int(v) for v in rng.choice(n, g.n_wires, replace=False))
-        params: list[object] = []
-        for _ in range(g.n_params):
-            r = rng.random()
-            if n_inputs and r < 0.3:
-                params.append(Input(int(rng.integers(n_inputs)), float(rng.uniform(0.5, 2.0))))
-            elif r < 0.9:
-                params.append(w)
-                w += 1
-            else:
-                params.append(float(rng.uniform(-3, 3)))
-        c.add(g, wires, params)
-    return c
 
 
 def test_qasm_text_exact() -> None:

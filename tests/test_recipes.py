@@ -1,13 +1,12 @@
 """The qt_image recipe through the real CLI: artifacts, exact parameter counts, export, golden losses."""
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import cli
 from safetensors.torch import load_file
 
 from qtrain import recipes
@@ -20,13 +19,6 @@ from qtrain.recipes.qt_image import QTImageConfig, build_model
 from qtrain.train import load_checkpoint
 
 CLI_SETS = ["max_steps=3", "n_train=256", "n_test=200", "batch_size=32", "num_threads=1"]
-
-
-def cli(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        rc = main(list(argv))
-    return rc, out.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,12 @@
 """``qtrain report`` on a tiny run, the paper table as the one source of the presets' numbers, preset counts."""
 from __future__ import annotations
 
-import contextlib
-import io
 import re
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import cli
 
 from qtrain import recipes
 from qtrain.cli import main
@@ -22,13 +21,6 @@ torch.set_num_threads(1)
 TINY = ["max_steps=2", "n_train=64", "n_test=32", "batch_size=16", "num_threads=1", "n_eval_train=32",
         "models=all", "qcml_blocks=2"]
 FIGS = ["fig2_loss_curves.png", "fig3_weights.png", "fig5_accuracy_vs_blocks.png", "fig6_generalization_gap.png"]
-
-
-def cli(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        rc = main(list(argv))
-    return rc, out.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,7 @@
 """``qtrain sweep``: a 2 presets x 2 seeds grid through the real CLI, its table, Ray dispatch, errors."""
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import statistics
 import sys
@@ -13,6 +11,7 @@ from typing import Any
 
 import pytest
 import torch
+from helpers import cli
 
 from qtrain.cli import main
 from qtrain.sweep import aggregate, parse_list, sweep
@@ -20,13 +19,6 @@ from qtrain.sweep import aggregate, parse_list, sweep
 torch.set_num_threads(1)
 
 TINY = ["max_steps=2", "n_train=64", "n_test=40", "batch_size=32", "plots=false", "num_threads=1", "n_eval_train=40"]
-
-
-def cli(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        rc = main(list(argv))
-    return rc, out.getvalue()
 
 
 @pytest.fixture(scope="module")
