@@ -25,11 +25,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.bench_qt_step import make_stepper  # noqa: E402  (one timing loop for both benchmarks)
 
 RESULTS = Path(__file__).parent / "results" / "qt_image_epoch.md"
 STEPS_PER_EPOCH = -(-60000 // 128)  # 469
@@ -43,22 +44,6 @@ def qt_model(target: nn.Module, blocks: int, hidden: tuple[int, ...]) -> nn.Modu
                         bits="01", transform="raw", calibrate=False)
 
 
-def stepper(model: nn.Module, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> Callable[[int], None]:
-    """``n`` Adam steps over ``batches`` (cycled)."""
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    state = {"i": 0}
-
-    def run(n: int) -> None:
-        for _ in range(n):
-            x, y = batches[state["i"] % len(batches)]
-            state["i"] += 1
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    return run
-
-
 def fashion_epochs(steps: int, repeats: int, warmup: int) -> list[dict[str, object]]:
     """Median s/step and extrapolated s/epoch of the classical CNN and QT-121 on Fashion-MNIST batches of 128."""
     from qtrain.data.fashion import FASHION_MEAN, FASHION_STD, find_fashion_mnist, load_mnist_format_splits
@@ -70,7 +55,7 @@ def fashion_epochs(steps: int, repeats: int, warmup: int) -> list[dict[str, obje
     batches = [(x[i:i + 128], y[i:i + 128]) for i in range(0, 128 * 40, 128)]
     torch.manual_seed(0)
     models = {"classical CNN": MnistCNN(), "QT-121 ry_cnot": qt_model(MnistCNN(), 121, (4, 20, 4))}
-    runs = {name: stepper(m, batches) for name, m in models.items()}
+    runs = {name: make_stepper(m, batches) for name, m in models.items()}
     for run in runs.values():
         run(warmup)
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -107,7 +92,7 @@ def big_step_child(case: str, steps: int, batch: int) -> dict[str, object]:
     imgs, labels = synthetic_cifar_images(batch, seed=0)
     x = (imgs.float() / 255 - torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1)) / torch.tensor(CIFAR_STD).view(1, 3, 1, 1)
     model = CifarCNN() if case == "classical" else qt_model(CifarCNN(), 323, (40, 200, 40))
-    run = stepper(model, [(x, labels)])
+    run = make_stepper(model, [(x, labels)])
     t0 = time.perf_counter()
     run(1)  # warm-up (QT: compiles the 19-qubit circuit)
     first = time.perf_counter() - t0
