@@ -12,9 +12,11 @@ import torch
 from qtrain.cli import main
 from qtrain.recipes import registry
 from qtrain.recipes.pilot_assignment import PilotConfig
-from qtrain.wireless import SystemConfig, make_scenarios, master_ap_pilots, soft_sum_rate
-from qtrain.wireless.learning import (ASSIGNERS, build_assigner, evaluate_assigner, feature_stats, fit, param_counts,
-                                      supervised_loss, unsupervised_loss)
+from qtrain.config import yaml_header
+from qtrain.wireless import (PAPER_TABLE_II, TABLE_II, SystemConfig, make_scenarios, master_ap_pilots, soft_sum_rate,
+                             sum_rate, table2_config)
+from qtrain.wireless.learning import (ASSIGNERS, build_assigner, evaluate_assigner, feature_stats, fit, hqcnn_total,
+                                      matched_width, param_counts, supervised_loss, unsupervised_loss)
 
 torch.set_num_threads(1)
 CFG = SystemConfig(M=10, L=2, K=6, tau_p=3)
@@ -32,7 +34,8 @@ def test_param_counts_of_every_learner(beta: torch.Tensor) -> None:
         "hqcnn_hur": {"quantum": 34, "classical": 488 + 2 * 18 + 18, "total": 576},
         "mlp": {"quantum": 0, "classical": 61 * 8 + 9 * 8 + 9 * 18, "total": 722},
         "light_cnn": {"quantum": 0, "classical": 80 + 1168 + 32 * 18 + 18, "total": 1842},
-        "heavy_cnn": {"quantum": 0, "classical": 320 + 18496 + 129 * 128 + 129 * 18, "total": 37650}}
+        "heavy_cnn": {"quantum": 0, "classical": 320 + 18496 + 129 * 128 + 129 * 18, "total": 37650},
+        "mlp_matched": {"quantum": 0, "classical": 61 * 7 + 8 * 18, "total": 571}}
     with pytest.raises(ValueError, match=r"model='svm' is unknown"):
         build_assigner("svm", CFG)
 
@@ -104,3 +107,44 @@ def test_every_preset_parses() -> None:
         assert isinstance(cfg, PilotConfig) and cfg.problems() == [], name
     with pytest.raises(ValueError, match=r"system='tiny'"):
         registry.load_config("pilot_assignment", "smoke", ["system=tiny"])
+
+
+@pytest.mark.parametrize("row,qubits,hqcnn,width", [("small_K6", 8, 595, 7), ("small_K15", 4, 756, 3),
+                                                    ("medium_M30", 8, 5825, 7), ("medium_M45", 8, 8225, 7)])
+def test_matched_mlp_stays_within_the_hqcnn_budget(row: str, qubits: int, hqcnn: int, width: int) -> None:
+    cfg = table2_config(row)
+    torch.manual_seed(0)
+    assert param_counts(build_assigner("hqcnn", cfg, n_qubits=qubits))["total"] == hqcnn_total(cfg, qubits) == hqcnn
+    assert matched_width(cfg, hqcnn) == width
+    total = param_counts(build_assigner("mlp_matched", cfg, budget=hqcnn))["total"]
+    step = cfg.M * cfg.K + 1 + cfg.K * cfg.tau_p  # one more hidden unit
+    assert total <= hqcnn < total + step
+
+
+def test_matched_mlp_rejects_a_budget_below_one_unit() -> None:
+    with pytest.raises(ValueError, match=r"budget=90 is below the smallest one-hidden-unit MLP \(97 parameters"):
+        build_assigner("mlp_matched", CFG, budget=90)
+
+
+def test_every_table2_row_has_a_preset_with_the_papers_hqcnn_number() -> None:
+    presets = {name: registry.load_config("pilot_assignment", name)
+               for name in registry.list_presets("pilot_assignment")}
+    for row in TABLE_II:
+        cfg = presets[row]
+        assert (cfg.system, cfg.study, cfg.mode, cfg.rate_model) == (row, "table2", "unsupervised", "closed_form")
+        header = yaml_header(registry.list_presets("pilot_assignment")[row])[0]
+        assert f"paper HQCNN {PAPER_TABLE_II[row]['hqcnn']:.2f}" in header, row
+    assert not presets["small_K15"].exhaustive and presets["small_K12"].exhaustive
+
+
+def test_recipe_under_compat_rate_scores_baselines_with_the_compat_formula(tmp_path: Path) -> None:
+    assert _cli("run", "pilot_assignment", "--preset", "smoke", "--out", str(tmp_path), "--quiet",
+                "--set", "methods=[mlp_matched]", "--set", "rate_model=paper_code_compat",
+                "--set", "heuristics=[master_ap,local_search]") == 0
+    (run_dir,) = tmp_path.iterdir()
+    s = json.loads((run_dir / "summary.json").read_text())
+    cfg = table2_config("small_K6", rate_model="paper_code_compat")
+    beta = make_scenarios(cfg, 16, seed=1000).beta
+    assert s["baselines"]["master_ap"] == pytest.approx(float(sum_rate(beta, master_ap_pilots(beta, cfg), cfg).mean()))
+    assert s["reference"] == "master_ap" and s["baselines"]["local_search"] > s["baselines"]["master_ap"]
+    assert s["models"]["mlp_matched"]["params"] == {"quantum": 0, "classical": 571, "total": 571}

@@ -29,17 +29,19 @@ from torch.utils.data import TensorDataset
 from qtrain.config import option
 from qtrain.recipes.registry import Recipe, RecipeOutput
 from qtrain.train import RunContext, RunDir, ShuffledBatches, TrainLoop, atomic_write, seed_everything
-from qtrain.wireless import (TABLE_II, compare_methods, make_scenarios, master_ap_pilots, n_partitions, sum_rate,
-                             table2_config)
+from qtrain.wireless import (TABLE_II, compare_methods, make_scenarios, master_ap_pilots, n_partitions,
+                             sum_rate, table2_config)
 from qtrain.wireless.evaluate import EXHAUSTIVE_LIMIT
 from qtrain.wireless.learning import (ASSIGNERS, PilotAssigner, assigner_loss, build_assigner, evaluate_assigner,
-                                      feature_stats, param_counts)
+                                      feature_stats, hqcnn_total, param_counts)
 from qtrain.wireless.presets import PAPER_TABLE_II
 from qtrain.wireless.zne import zne
 
 __all__ = ["PilotConfig", "RECIPE", "build_model", "train"]
 
 HEURISTICS = ("random", "greedy", "master_ap", "location")
+REFERENCE_HEURISTICS = ("greedy", "master_ap", "location")
+"""Medium systems: the ratio column is to the best of these (the paper's non-random heuristics)."""
 
 
 # ----------------------------------------------------------------------------- config
@@ -50,8 +52,11 @@ class PilotConfig:
     seed: int = option(0, "seed of the training scenarios and the initialisation (test seed: seed + 1000)", min=0)
     study: Literal["table2", "qubits"] = option("table2", "table2: every method; qubits: Fig. 3c (HQCNN only)")
     system: str = option("small_K6", f"Table II system, one of {list(TABLE_II)}")
+    rate_model: Literal["closed_form", "paper_code_compat"] = option(
+        "closed_form", "training and scoring rate; paper_code_compat is the public code's (Table II regeneration only)")
     methods: tuple[str, ...] = option(ASSIGNERS, f"learners to train, from {list(ASSIGNERS)}")
-    heuristics: tuple[str, ...] = option(HEURISTICS, "baselines scored on the test scenarios")
+    heuristics: tuple[str, ...] = option(HEURISTICS, "baselines scored on the test scenarios (also balanced_random, "
+                                         "local_search: single-user moves seeded by Master-AP)")
     exhaustive: bool = option(True, "also run exhaustive search when the partition count is <= 3,000,000")
     mode: Literal["supervised", "unsupervised"] = option("unsupervised", "Master-AP labels + CE, or -soft sum-rate")
     relaxation: Literal["soft", "straight_through"] = option("soft", "unsupervised loss: eq. (8) or straight-through")
@@ -95,9 +100,14 @@ class PilotConfig:
 # ----------------------------------------------------------------------------- builders
 def build_model(cfg: PilotConfig, name: str, stats: tuple[float, float], n_qubits: int | None = None,
                 noise: float | None = None) -> PilotAssigner:
-    """Learner ``name`` for ``cfg.system``, seeded by ``cfg.seed`` (HQCNNs take the QCNN options)."""
+    """Learner ``name`` for ``cfg.system``, seeded by ``cfg.seed`` (HQCNNs take the QCNN options).
+
+    ``mlp_matched`` gets the total trainable count of this config's ``hqcnn`` as its budget.
+    """
     seed_everything(cfg.seed)
-    sys_cfg = table2_config(cfg.system)
+    sys_cfg = model_cfg(cfg)
+    if name == "mlp_matched":
+        return build_assigner(name, sys_cfg, stats, budget=hqcnn_total(sys_cfg, cfg.n_qubits, cfg.qcnn_layers))
     if not name.startswith("hqcnn"):
         return build_assigner(name, sys_cfg, stats)
     layers = cfg.qcnn_layers if name == "hqcnn" else cfg.hur_layers
@@ -109,7 +119,7 @@ def build_model(cfg: PilotConfig, name: str, stats: tuple[float, float], n_qubit
 @torch.no_grad()
 def evaluate_noisy(model: PilotAssigner, noisy: PilotAssigner, beta: torch.Tensor, cfg: PilotConfig) -> dict[str, float]:
     """Sum-rates of ``model`` noiseless, of its weights under noise, and with ZNE of the QCNN readout."""
-    sys_cfg = table2_config(cfg.system)
+    sys_cfg = model_cfg(cfg)
     noisy.load_state_dict(model.state_dict())
     out = {"noiseless": float(evaluate_assigner(model, beta, sys_cfg).mean()),
            "noisy": float(evaluate_assigner(noisy, beta, sys_cfg).mean())}
@@ -127,7 +137,7 @@ def evaluate_noisy(model: PilotAssigner, noisy: PilotAssigner, beta: torch.Tenso
 # ----------------------------------------------------------------------------- train one model
 def train_model(cfg: PilotConfig, ctx: RunContext, tag: str, model: PilotAssigner, data: TensorDataset) -> dict[str, Any]:
     """Train ``model`` with Adam (loss of ``cfg.mode``) and return its history entry."""
-    sys_cfg = table2_config(cfg.system)
+    sys_cfg = model_cfg(cfg)
     lr = cfg.hqcnn_lr if tag.startswith("hqcnn") else cfg.lr
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     loop = TrainLoop(ctx, tag, model, opt, ShuffledBatches(data, cfg.batch_size, seed=cfg.seed), cfg.epochs,
@@ -147,14 +157,14 @@ def train_model(cfg: PilotConfig, ctx: RunContext, tag: str, model: PilotAssigne
 
 # ----------------------------------------------------------------------------- setup -> train -> save
 def _data(cfg: PilotConfig) -> tuple[TensorDataset, torch.Tensor, Any]:
-    sys_cfg = table2_config(cfg.system)
+    sys_cfg = model_cfg(cfg)
     train_sc = make_scenarios(sys_cfg, cfg.n_train, cfg.seed)
     test_sc = make_scenarios(sys_cfg, cfg.n_test, cfg.seed + 1000)
     return TensorDataset(train_sc.beta, master_ap_pilots(train_sc.beta, sys_cfg)), train_sc.beta, test_sc
 
 
 def _baselines(cfg: PilotConfig, test_sc: Any) -> dict[str, float]:
-    sys_cfg = table2_config(cfg.system)
+    sys_cfg = model_cfg(cfg)
     names = list(cfg.heuristics)
     if cfg.exhaustive and n_partitions(sys_cfg.K, sys_cfg.tau_p) <= EXHAUSTIVE_LIMIT:
         names.append("exhaustive")
@@ -168,8 +178,8 @@ def train(cfg: PilotConfig, ctx: RunContext) -> RecipeOutput:
     data, train_beta, test_sc = _data(cfg)
     stats = feature_stats(train_beta)
     base = _baselines(cfg, test_sc)
-    ref_name = "exhaustive" if "exhaustive" in base else max((k for k in base if k != "random"), key=base.get,
-                                                             default=None)
+    ref_name = "exhaustive" if "exhaustive" in base else max((k for k in base if k in REFERENCE_HEURISTICS),
+                                                             key=base.get, default=None)
     ref = base.get(ref_name) if ref_name else None
     models: dict[str, Any] = {}
     runs = cfg.methods if cfg.study == "table2" else tuple(f"hqcnn_q{q}" for q in cfg.qubits)
@@ -197,8 +207,8 @@ def train(cfg: PilotConfig, ctx: RunContext) -> RecipeOutput:
 
 
 def model_cfg(cfg: PilotConfig) -> Any:
-    """The :class:`~qtrain.wireless.SystemConfig` of ``cfg.system``."""
-    return table2_config(cfg.system)
+    """The :class:`~qtrain.wireless.SystemConfig` of ``cfg.system`` under ``cfg.rate_model``."""
+    return table2_config(cfg.system, rate_model=cfg.rate_model)
 
 
 def _r(x: float | None) -> float | None:

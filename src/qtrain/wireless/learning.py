@@ -12,6 +12,8 @@ Models (:data:`ASSIGNERS`, built by :func:`build_assigner`):
   shared ``U_SU4`` PQC (15) + pooling (2) -> ``<Z>`` on ``n/2^layers`` wires -> ``Linear -> K tau_p``.
 * ``hqcnn_hur``: the same with per-layer PQCs (Hur et al.'s layer-specific design).
 * ``mlp``: ``M K -> 8 -> 8 -> K tau_p`` with no activations (the public code's MLP).
+* ``mlp_matched``: ``M K -> h -> K tau_p`` with ReLU, ``h`` the largest width whose total count stays
+  within a budget (default: the ``hqcnn``'s total), i.e. a classical learner of the HQCNN's size.
 * ``light_cnn`` / ``heavy_cnn``: two 3x3 conv layers with (8, 16) / (32, 64) channels, ReLU and 2x2
   max-pooling on the ``(M, K)`` image, then linear layers to ``K tau_p``.
 
@@ -42,9 +44,9 @@ from qtrain.wireless.rate import soft_sum_rate, sum_rate
 
 __all__ = ["ASSIGNERS", "MODES", "PilotAssigner", "HQCNNAssigner", "MLPAssigner", "CNNAssigner", "feature_stats",
            "build_assigner", "param_counts", "RELAXATIONS", "supervised_loss", "unsupervised_loss", "assigner_loss", "fit",
-           "evaluate_assigner"]
+           "evaluate_assigner", "hqcnn_total", "matched_width"]
 
-ASSIGNERS = ("hqcnn", "hqcnn_hur", "mlp", "light_cnn", "heavy_cnn")
+ASSIGNERS = ("hqcnn", "hqcnn_hur", "mlp", "light_cnn", "heavy_cnn", "mlp_matched")
 """Names accepted by :func:`build_assigner`."""
 MODES = ("supervised", "unsupervised")
 """Training modes: Master-AP labels + cross-entropy, or negative soft sum-rate."""
@@ -160,12 +162,43 @@ class CNNAssigner(PilotAssigner):
         return self.head(self.conv(x[:, None]).flatten(1))
 
 
+def hqcnn_total(cfg: SystemConfig, n_qubits: int = 8, n_layers: int = 1, quantum: int = 17) -> int:
+    """Trainable count of the shared-PQC ``hqcnn``: ``Linear(M K -> n) + quantum + Linear(n / 2^layers -> K tau_p)``.
+
+    Example:
+        >>> hqcnn_total(SystemConfig(M=10, K=6, tau_p=3))
+        595
+    """
+    n_out = max(1, n_qubits >> n_layers)
+    return cfg.M * cfg.K * n_qubits + n_qubits + quantum + (n_out + 1) * cfg.K * cfg.tau_p
+
+
+def matched_width(cfg: SystemConfig, budget: int) -> int:
+    """Largest hidden width ``h`` of ``M K -> h -> K tau_p`` (with biases) whose count is ``<= budget``.
+
+    Example:
+        >>> matched_width(SystemConfig(M=10, K=6, tau_p=3), 595)  # 79 h + 18 <= 595
+        7
+    """
+    n_in, n_out = cfg.M * cfg.K, cfg.K * cfg.tau_p
+    width = (budget - n_out) // (n_in + 1 + n_out)
+    if width < 1:
+        raise ValueError(f"budget={budget} is below the smallest one-hidden-unit MLP ({n_in + 1 + 2 * n_out} "
+                         f"parameters for M K = {n_in}, K tau_p = {n_out}); raise the budget")
+    return width
+
+
 def build_assigner(name: str, cfg: SystemConfig, stats: tuple[float, float] = (0.0, 1.0), **kw: Any) -> PilotAssigner:
     """One of :data:`ASSIGNERS` with the paper's defaults, overridable by ``kw``.
 
     ``hqcnn``: 8 qubits, ``su4``, 1 layer, shared (17 quantum params). ``hqcnn_hur``: per-layer PQCs,
     2 layers (34). ``light_cnn``: channels (8, 16); ``heavy_cnn``: (32, 64) + hidden 128 (public code's fc).
+    ``mlp_matched``: one ReLU hidden layer sized by :func:`matched_width` to ``budget`` (default
+    :func:`hqcnn_total` of ``cfg``).
     """
+    if name == "mlp_matched":
+        budget = kw.pop("budget", None) or hqcnn_total(cfg)
+        return MLPAssigner(cfg, stats, **{"hidden": (matched_width(cfg, budget),), "activation": "relu", **kw})
     if name == "hqcnn":
         return HQCNNAssigner(cfg, stats, **{"n_layers": 1, "shared": True, **kw})
     if name == "hqcnn_hur":
