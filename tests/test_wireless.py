@@ -385,3 +385,22 @@ def test_bad_inputs_raise(small_scen):
         user_rates(small_scen.beta, torch.zeros(20, 6, dtype=torch.long), COMPAT, eta=torch.ones(20, 10, 6))
     with pytest.raises(ValueError, match=r"n=0 must be a positive integer"):
         make_scenarios(SMALL, 0)
+
+
+def test_pilot_bench_scripts_ratios_and_local_search_gap() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.bench_pilot import paper_ratio
+    from benchmarks.bench_pilot_heuristics import bench_row
+
+    assert paper_ratio("small_K6", "hqcnn", "exhaustive") == pytest.approx(18.08 / 18.43)
+    assert paper_ratio("medium_M40", "hqcnn", "location") == pytest.approx(124.56 / 102.31)  # paper's best: greedy
+    assert paper_ratio("small_K15", "mlp_matched", "master_ap") is None
+    full = bench_row("small_K6", "paper_code_compat", n=6, seed=3, limit=200, subset=0)
+    assert full["ls_n"] == 6 and full["ls_gap"] == pytest.approx(1 - full["mean"]["local_search"]
+                                                                 / full["mean"]["exhaustive"])
+    assert all(v <= full["mean"]["exhaustive"] + 1e-9 for v in full["mean"].values())
+    sub = bench_row("small_K6", "closed_form", n=6, seed=3, limit=100, subset=2)  # 122 partitions > 100
+    assert "exhaustive" not in sub["mean"] and sub["ls_n"] == 2 and 0 <= sub["ls_gap"] < 0.05
