@@ -576,3 +576,95 @@ def test_factored_and_fallback_paths_agree(dtype, tuning):
             nt.layer_apply_(got, wires, mats)
             torch.testing.assert_close(got.to(wdt), exp, atol=10 * ATOL[dtype], rtol=0)
         _check_adjoint(dtype, n, list(range(n)), 2, False, gen)
+
+
+# --------------------------------------------------------------------------------------
+# gate programs
+# --------------------------------------------------------------------------------------
+def _unitary(d, dtype, gen):
+    """A random d x d unitary (orthogonal for real dtypes)."""
+    cdt = torch.complex128 if dtype.is_complex else torch.float64
+    q, _ = torch.linalg.qr(torch.randn(d, d, dtype=cdt, generator=gen))
+    return q.to(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gate_program_forward_matches_torch_and_threads(dtype):
+    """Shared / per-sample 1q and 2q matrices, a controlled op; 1 and 2 threads give the same state."""
+    gen = torch.Generator().manual_seed(3)
+    n, B = 5, 9
+    sh1 = torch.stack([_unitary(2, dtype, gen) for _ in range(3)])
+    ps1 = torch.stack([torch.stack([_unitary(2, dtype, gen) for _ in range(2)]) for _ in range(B)])
+    sh2 = torch.stack([_unitary(4, dtype, gen) for _ in range(2)])
+    sh2[1, :2, :] = 0
+    sh2[1, :, :2] = 0
+    sh2[1, 0, 0] = sh2[1, 1, 1] = 1
+    sh2[1, 2:, 2:] = _unitary(2, dtype, gen)  # diag(I, U)
+    ops = torch.tensor([[0, 1, 0, 0], [1, 3, 0, 1], [2, 4, 0, 0], [2 + 8, 2, 4, 1], [0, 0, 0, 2],
+                        [1, 2, 0, 0], [2, 1, 3, 0]], dtype=torch.int32)
+    s0 = rand_state(B, n, dtype, gen)
+    ref = s0.clone()
+    for t, w0, w1, r in ops.tolist():
+        mat = sh1[r] if t == 0 else ps1[:, r] if t == 1 else sh2[r]
+        if t in (0, 1):
+            ref = ref_layer(ref, [w0], mat[None] if mat.dim() == 2 else mat[:, None], n)
+        else:
+            x = torch.movedim(ref.reshape((B,) + (2,) * n), (1 + w0, 1 + w1), (-2, -1))
+            x = torch.einsum("rc,b...c->b...r", mat, x.reshape(*x.shape[:-2], 4)).reshape(x.shape)
+            ref = torch.movedim(x, (-2, -1), (1 + w0, 1 + w1)).reshape(B, -1)
+    tables = [sh1, ps1, sh2, None, None]
+    for nth in (1, 2):
+        s = s0.clone()
+        nt.prog_forward(s, ops, tables, nthreads=nth)
+        torch.testing.assert_close(s, ref, atol=ATOL[dtype], rtol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gate_program_adjoint_gradients_equal_autograd(dtype):
+    gen = torch.Generator().manual_seed(4)
+    n, B = 4, 6
+    sh1 = torch.stack([_unitary(2, dtype, gen) for _ in range(2)])
+    ps2 = torch.stack([_unitary(4, dtype, gen)[None] for _ in range(B)])
+    ops = torch.tensor([[0, 0, 0, 0], [3, 1, 3, 0], [0, 2, 0, 1], [3, 0, 2, 0]], dtype=torch.int32)
+    s0 = rand_state(B, n, dtype, gen)
+
+    def run(a, b):
+        x = s0.reshape((B,) + (2,) * n)
+        for t, w0, w1, r in ops.tolist():
+            if t == 0:
+                x = torch.movedim(torch.einsum("rc,b...c->b...r", a[r], torch.movedim(x, 1 + w0, -1)), -1, 1 + w0)
+            else:
+                y = torch.movedim(x, (1 + w0, 1 + w1), (-2, -1))
+                y = torch.einsum("brc,b...c->b...r", b[:, r], y.reshape(*y.shape[:-2], 4)).reshape(y.shape)
+                x = torch.movedim(y, (-2, -1), (1 + w0, 1 + w1))
+        return x.reshape(B, -1)
+
+    a, b = sh1.clone().requires_grad_(), ps2.clone().requires_grad_()
+    out = run(a, b)
+    w = torch.randn(out.shape, dtype=out.dtype, generator=gen)
+    (out * w.conj()).real.sum().backward() if dtype.is_complex else (out * w).sum().backward()
+    psi, g = out.detach().clone(), w.clone()
+    grads = [torch.empty_like(sh1), None, None, torch.zeros_like(ps2)]
+    nt.prog_adjoint(psi, g, ops, [sh1, None, None, ps2, None], grads)
+    tol = 1e-4 if dtype in (torch.float32, torch.complex64) else 1e-10
+    torch.testing.assert_close(psi, s0, atol=tol, rtol=0)  # undone back to the input state
+    torch.testing.assert_close(grads[0], a.grad, atol=tol, rtol=0)
+    torch.testing.assert_close(grads[3], b.grad, atol=tol, rtol=0)
+
+
+def test_gate_program_rejects_bad_ops():
+    s = torch.zeros(1, 8, dtype=torch.float32)
+    s[0, 0] = 1
+    sh1 = torch.eye(2).expand(2, 2, 2).contiguous()
+    with pytest.raises(ValueError, match=r"gate program: op 0 \(0, 3, 0, 0\) is invalid"):
+        nt.prog_forward(s, torch.tensor([[0, 3, 0, 0]], dtype=torch.int32), [sh1, None, None, None, None])
+    with pytest.raises(ValueError, match=r"gate program: op 1 \(0, 0, 0, 2\) is invalid"):
+        nt.prog_forward(s, torch.tensor([[0, 0, 0, 1], [0, 0, 0, 2]], dtype=torch.int32),
+                        [sh1, None, None, None, None])
+    with pytest.raises(ValueError, match=r"gate program: op 0 \(2, 1, 1, 0\) is invalid"):  # same wire twice
+        nt.prog_forward(s, torch.tensor([[2, 1, 1, 0]], dtype=torch.int32),
+                        [sh1, None, torch.eye(4)[None], None, None])
+    with pytest.raises(ValueError, match=r"tables\[0\] has shape \(2, 4, 4\), expected \(2, 2, 2\)"):
+        nt.prog_forward(s, torch.tensor([[0, 0, 0, 0]], dtype=torch.int32), [torch.zeros(2, 4, 4), None, None, None, None])
+    with pytest.raises(ValueError, match="ops must be an int32 tensor of shape"):
+        nt.prog_forward(s, torch.tensor([[0, 0, 0, 0]]), [sh1, None, None, None, None])

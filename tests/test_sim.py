@@ -72,6 +72,15 @@ def test_gate_matrices_batch_over_leading_dims() -> None:
     torch.testing.assert_close(m[2, 1], get_gate("u3").matrix(p[2, 1]))
 
 
+@pytest.mark.parametrize("name", sorted(n for n, g in GATES.items() if g.n_params))
+def test_gate_matrix_gradients_pass_gradcheck_over_all_angles(name: str) -> None:
+    """Angles across [-2pi, 2pi], where the half-angle cosines and sines change sign."""
+    gate = get_gate(name)
+    p = torch.linspace(-2 * math.pi, 2 * math.pi, 7 * gate.n_params, dtype=torch.float64)
+    p = p.reshape(7, gate.n_params).requires_grad_()
+    assert torch.autograd.gradcheck(lambda q: torch.view_as_real(gate.matrix(q).to(torch.complex128)), (p,))
+
+
 ONEQ = ["i", "x", "y", "z", "h", "s", "t", "sx", "rx", "ry", "rz", "phase", "u3"]
 TWOQ = ["cnot", "cz", "swap", "crx", "cry", "crz", "cu3", "rxx", "ryy", "rzz"]
 
@@ -97,8 +106,9 @@ def random_circuit(rng: np.random.Generator, n: int, n_ops: int, n_inputs: int =
     return c
 
 
+@pytest.mark.parametrize("gate_program", [True, False], ids=["program", "stages"])
 @pytest.mark.parametrize("seed", range(60))
-def test_random_circuit_matches_dense_reference(seed: int) -> None:
+def test_random_circuit_matches_dense_reference(seed: int, gate_program: bool) -> None:
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 9))
     c = random_circuit(rng, n, int(rng.integers(1, 25)))
@@ -106,7 +116,7 @@ def test_random_circuit_matches_dense_reference(seed: int) -> None:
     x = rng.uniform(-math.pi, math.pi, (3, 2))
     ref = reference_state(c, w, x if c.n_inputs else None)
     for dtype, tol in ((torch.complex128, 1e-10), (torch.complex64, 1e-5)):
-        cc = c.compile(dtype=dtype)
+        cc = c.compile(dtype=dtype, gate_program=gate_program)
         got = cc.state(torch.tensor(w), torch.tensor(x)).reshape(ref.shape[0], -1)
         np.testing.assert_allclose(got.numpy(), ref, atol=tol)
         p = cc.probs(torch.tensor(w), torch.tensor(x))
@@ -149,8 +159,9 @@ def _loss(p: torch.Tensor) -> torch.Tensor:
     return (p * wvec).sum() + (p[..., :3] ** 2).sum()
 
 
+@pytest.mark.parametrize("gate_program", [True, False], ids=["program", "stages"])
 @pytest.mark.parametrize("seed", range(12))
-def test_gradient_methods_agree_with_finite_differences(seed: int) -> None:
+def test_gradient_methods_agree_with_finite_differences(seed: int, gate_program: bool) -> None:
     rng = np.random.default_rng(100 + seed)
     n = int(rng.integers(1, 6))
     c = random_circuit(rng, n, int(rng.integers(2, 16)))
@@ -158,7 +169,7 @@ def test_gradient_methods_agree_with_finite_differences(seed: int) -> None:
     x0 = torch.tensor(rng.uniform(-3, 3, (2, 2)))
     grads = {}
     for dm in DiffMethod:
-        cc = c.compile(dtype=torch.complex128, diff_method=dm)
+        cc = c.compile(dtype=torch.complex128, diff_method=dm, gate_program=gate_program)
         w, x = w0.clone().requires_grad_(), x0.clone().requires_grad_()
         _loss(cc.probs(w, x)).backward()
         grads[dm] = tuple(torch.zeros_like(t) if t.grad is None else t.grad.clone() for t in (w, x))
@@ -174,27 +185,61 @@ def test_gradient_methods_agree_with_finite_differences(seed: int) -> None:
         torch.testing.assert_close(grads[dm][1], grads[DiffMethod.BACKPROP][1], atol=1e-8, rtol=1e-8)
 
 
+@pytest.mark.parametrize("gate_program", [True, False], ids=["program", "stages"])
 @pytest.mark.parametrize("dm", ["backprop", "adjoint", "parameter_shift"])
-def test_gradcheck_float64(dm: str) -> None:
+def test_gradcheck_float64(dm: str, gate_program: bool) -> None:
     c = Circuit(3).ry(0, Input(0)).u3(1, 0, 1, 2).cnot(0, 1).crz(1, 2, 3).rxx(0, 2, Input(1, 0.7)).ry(2, 4)
-    cc = c.compile(dtype=torch.complex128, diff_method=dm)
+    cc = c.compile(dtype=torch.complex128, diff_method=dm, gate_program=gate_program)
     w = torch.rand(5, dtype=torch.float64, requires_grad=True)
     x = torch.rand(2, 2, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda w, x: cc.expval(w, [0, 2], x), (w, x))
-    real = ansatz.ry_cnot(4, 3).compile(dtype=torch.float64, diff_method=dm)
+    real = ansatz.ry_cnot(4, 3).compile(dtype=torch.float64, diff_method=dm, gate_program=gate_program)
     w = torch.rand(12, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda w: real.probs(w), (w,))
 
 
-def test_adjoint_gradients_on_paper_ansatz_match_backprop() -> None:
-    for c in (ansatz.ry_cnot(9, 6), ansatz.u3_cu3(5, 4)):
+@pytest.mark.parametrize("gate_program", [True, False], ids=["program", "stages"])
+def test_adjoint_gradients_on_paper_ansatz_match_backprop(gate_program: bool) -> None:
+    for c in (ansatz.ry_cnot(9, 6), ansatz.u3_cu3(5, 4), ansatz.u3_cu3(10, 2, ring=True)):
         w0 = torch.rand(c.n_params, dtype=torch.float64) * 6 - 3
         g = []
         for dm in ("backprop", "adjoint"):
             w = w0.clone().requires_grad_()
-            _loss(c.compile(dtype=torch.float64, diff_method=dm).probs(w)).backward()
+            cc = c.compile(dtype=torch.float64, diff_method=dm, gate_program=gate_program)
+            _loss(cc.probs(w)).backward()
             g.append(w.grad)
         torch.testing.assert_close(g[0], g[1], atol=1e-10, rtol=1e-10)
+
+
+def test_gate_program_is_chosen_for_small_and_dense_circuits() -> None:
+    assert ansatz.u3_cu3(9, 2).compile().uses_gate_program(512)  # dense CU3 stages, <= 14 qubits
+    assert not ansatz.u3_cu3(15, 1).compile().uses_gate_program(1)
+    assert ansatz.ry_cnot(11, 2).compile().uses_gate_program(1)  # 2**11 amplitudes: overhead dominates
+    assert not ansatz.ry_cnot(12, 2).compile().uses_gate_program(1)  # fused Ry layers + CNOT permutations
+    assert not ansatz.ry_cnot(8, 2).compile().uses_gate_program(16)
+    assert not ansatz.u3_cu3(4, 1).compile(gate_program=False).uses_gate_program(1)
+    assert ansatz.ry_cnot(12, 1).compile(gate_program=True).uses_gate_program(64)
+
+
+def test_gate_program_per_sample_batch_gradients_match_backprop() -> None:
+    """Per-sample inputs (B = 37, threads split the batch) and shared weights in one program."""
+    c = Circuit(6)
+    for q in range(6):
+        c.ry(q, Input(q)).rz(q, Input(q, 0.5))
+    c = c.extend(ansatz.u3_cu3(6, 2))
+    for q in range(5):
+        c.crx(q, q + 1, q).rzz(q, (q + 1) % 6, 5 + q)
+    x0 = torch.rand(37, 6, dtype=torch.float64) * 3
+    w0 = torch.rand(c.n_params, dtype=torch.float64) * 3
+    out = []
+    for dm in ("backprop", "adjoint"):
+        w, x = w0.clone().requires_grad_(), x0.clone().requires_grad_()
+        cc = c.compile(dtype=torch.float64, diff_method=dm)
+        _loss(cc.expval(w, inputs=x)).backward()
+        out.append((w.grad, x.grad))
+    assert c.compile().uses_gate_program(37)
+    torch.testing.assert_close(out[0][0], out[1][0], atol=1e-10, rtol=1e-10)
+    torch.testing.assert_close(out[0][1], out[1][1], atol=1e-10, rtol=1e-10)
 
 
 def test_marginals_and_expvals() -> None:

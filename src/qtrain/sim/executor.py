@@ -11,6 +11,8 @@ Example:
 from __future__ import annotations
 
 import enum
+
+import numpy as np
 from typing import Callable, Sequence
 
 import torch
@@ -20,7 +22,7 @@ from qtrain.sim import measure
 from qtrain.sim.circuit import Circuit, Input
 from qtrain.sim.memory import check_state_fits
 from qtrain.sim.params import prepare_arguments
-from qtrain.sim.native_exec import native_adjoint, native_forward, native_ok
+from qtrain.sim.native_exec import gate_program_adjoint, gate_program_forward, native_adjoint, native_forward, native_ok
 from qtrain.sim.program import DenseStage, LayerStage, Program, compile_program
 
 __all__ = ["CompiledCircuit", "DiffMethod"]
@@ -58,10 +60,15 @@ class CompiledCircuit:
             A real dtype for a complex circuit is promoted to its complex counterpart.
         diff_method: ``"adjoint"`` (default), ``"backprop"`` or ``"parameter_shift"``.
         device: where states live (default CPU).
+        gate_program: run the whole circuit as one native gate program (CPU, native kernels
+            built) for the ``adjoint`` method and gradient-free runs. Default ``None`` chooses per
+            call (:meth:`uses_gate_program`): circuits with parameterised two-qubit gates up to 14
+            qubits, and any circuit while ``batch * 2**n <= 2048``; others run stage by stage.
     """
 
     def __init__(self, circuit: Circuit, *, dtype: torch.dtype | None = None,
-                 diff_method: str | DiffMethod = "adjoint", device: torch.device | str | None = None) -> None:
+                 diff_method: str | DiffMethod = "adjoint", device: torch.device | str | None = None,
+                 gate_program: bool | None = None) -> None:
         self.circuit = circuit
         self.n_qubits = circuit.n_qubits
         self.n_params = circuit.n_params
@@ -82,6 +89,23 @@ class CompiledCircuit:
         groups = self.program.groups1 + self.program.groups2
         self._group_index = [self._index_group(g) for g in groups]
         self._group_rows = [torch.tensor(g.rows, device=self.device) for g in groups]
+        self._group_full = [self._covers_table(g, groups) for g in groups]
+        self.gate_program = gate_program  # None: chosen per call by uses_gate_program
+        if self.device.type == "cpu" and gate_program is not False:
+            self._gp_ops = torch.tensor(self.program.gate_ops, dtype=torch.int32).reshape(-1, 4)
+            c2 = torch.tensor(np.stack(self.program.const2)) if self.program.const2 else torch.zeros(0, 4, 4)
+            self._gp_const = (c2.real if not self.dtype.is_complex else c2).to(self.dtype).contiguous()
+
+    def uses_gate_program(self, batch: int) -> bool:
+        """Whether a run over ``batch`` samples goes through the native gate program (on CPU)."""
+        if self.device.type != "cpu" or self.gate_program is False:
+            return False
+        return True if self.gate_program else _use_gate_program(self.program, batch)
+
+    def _covers_table(self, grp, groups) -> bool:
+        """True when ``grp`` is the only group of its table and its rows are 0..len-1 in order."""
+        same = [g for g in groups if g.gate.n_wires == grp.gate.n_wires and g.per_sample == grp.per_sample]
+        return len(same) == 1 and grp.rows == list(range(len(grp.rows)))
 
     # -- parameters -> stage matrices -----------------------------------------------------
     def _index_group(self, grp) -> dict[str, Tensor]:
@@ -131,7 +155,13 @@ class CompiledCircuit:
                     vals[..., shift[1], shift[2]] += shift[3]
                 m = grp.gate.matrix(vals).to(self.dtype).to(self.device)
                 rows = self._group_rows[offset + gi]
-                if grp.per_sample:
+                if self._group_full[offset + gi]:  # the whole table: no scatter needed
+                    full = m.expand(b, len(grp.ops), d, d) if grp.per_sample else m.expand(len(grp.ops), d, d)
+                    if grp.per_sample:
+                        ps = full
+                    else:
+                        shared = full
+                elif grp.per_sample:
                     ps = ps.index_copy(1, rows, m)
                 else:
                     shared = shared.index_copy(0, rows, m.expand(len(grp.ops), d, d))
@@ -178,11 +208,27 @@ class CompiledCircuit:
         s[:, 0] = 1
         return s
 
+    def _gp_tables(self, weights: Tensor, inputs: Tensor | None,
+                   shift: tuple[int, int, int, float] | None = None) -> list[Tensor]:
+        (sh1, ps1), (sh2, ps2) = self._tables(weights, inputs, shift)
+        return [t.contiguous() for t in (sh1, ps1, sh2, ps2)]
+
+    def run_nograd(self, weights: Tensor, inputs: Tensor | None, b: int,
+                   shift: tuple[int, int, int, float] | None = None) -> Tensor:
+        """Final flat state without a graph (``shift``: one parameter occurrence shifted)."""
+        with torch.no_grad():
+            s0 = self._zero_state(b)
+            if self.uses_gate_program(b) and native_ok(s0):
+                return gate_program_forward(s0, self._gp_ops, self._gp_tables(weights, inputs, shift), self._gp_const)
+            return run_nograd(self.program, s0, self.stage_tensors(weights, inputs, shift))
+
     def _run_flat(self, weights: Tensor, inputs: Tensor | None, b: int) -> Tensor:
+        if not torch.is_grad_enabled():
+            return self.run_nograd(weights, inputs, b)
+        if self.uses_gate_program(b) and self.diff_method is DiffMethod.ADJOINT and native_ok(weights):
+            return _GateProgramRun.apply(self, b, *self._gp_tables(weights, inputs))
         tensors = self.stage_tensors(weights, inputs)
         s0 = self._zero_state(b)
-        if not torch.is_grad_enabled():
-            return run_nograd(self.program, s0, tensors)
         if self.diff_method is DiffMethod.BACKPROP:
             return _forward(self.program, s0, tensors)
         return _AdjointRun.apply(self.program, s0, *tensors)
@@ -256,6 +302,40 @@ def run_nograd(program: Program, state: Tensor, tensors: Sequence[Tensor | None]
         if native_ok(state):
             return native_forward(program, state, [None if t is None else t.detach() for t in tensors])
         return _forward(program, state, tensors)
+
+
+# The gate program runs gate by gate with plain C loops, one sample's state at a time: best for
+# circuits whose stages would otherwise run in torch (parameterised two-qubit gates, phased
+# permutations) up to this many qubits, and for any circuit while batch * 2**n is this small (call
+# overhead dominates). Larger real circuits (Ry layers + CNOT networks) run stage by stage on the
+# fused, vectorised layer kernels. Measured here on 2 cores (benchmarks/bench_sim.py workloads).
+GATE_PROGRAM_MAX_QUBITS = 14
+GATE_PROGRAM_MAX_AMPLITUDES = 2**11
+
+
+def _use_gate_program(program: Program, batch: int) -> bool:
+    if program.has_dense and program.n <= GATE_PROGRAM_MAX_QUBITS:
+        return True
+    return batch * 2**program.n <= GATE_PROGRAM_MAX_AMPLITUDES
+
+
+class _GateProgramRun(torch.autograd.Function):
+    """Matrix tables -> final state in one native call; backward is one native adjoint walk."""
+
+    @staticmethod
+    def forward(ctx, cc: CompiledCircuit, b: int, *tables: Tensor) -> Tensor:  # type: ignore[override]
+        out = gate_program_forward(cc._zero_state(b), cc._gp_ops, list(tables), cc._gp_const)
+        ctx.cc = cc
+        ctx.save_for_backward(out, *tables)
+        return out
+
+    @staticmethod
+    def backward(ctx, g: Tensor):  # type: ignore[override]
+        cc: CompiledCircuit = ctx.cc
+        psi, *tables = ctx.saved_tensors
+        wanted = [ctx.needs_input_grad[2 + i] and t.numel() > 0 for i, t in enumerate(tables)]
+        grads = gate_program_adjoint(psi, g, cc._gp_ops, tables, cc._gp_const, wanted)
+        return (None, None, *grads)
 
 
 class _AdjointRun(torch.autograd.Function):

@@ -53,6 +53,7 @@ class Gate:
     kind: GateKind = GateKind.DENSE
     shift_rules: tuple[tuple[tuple[float, float], ...], ...] = ()
     qasm: str = ""
+    controlled: bool = False  # matrix is diag(I, U): only its lower-right 2x2 block depends on parameters
 
     @property
     def dim(self) -> int:
@@ -107,22 +108,21 @@ def _phase(p: Tensor) -> Tensor:
 
 
 def _u3(p: Tensor) -> Tensor:
-    # QET paper eq. (1); equals Qiskit's / TorchQuantum's U3.
-    th, ph, la = p[..., 0] / 2, _c(p[..., 1]), _c(p[..., 2])
-    c, s = _c(torch.cos(th)), _c(torch.sin(th))
-    return _stack(
-        [[c, -torch.exp(1j * la) * s], [torch.exp(1j * ph) * s, torch.exp(1j * (ph + la)) * c]]
-    )
+    # QET paper eq. (1); equals Qiskit's / TorchQuantum's U3:
+    # [[cos, -e^{i la} sin], [e^{i ph} sin, e^{i (ph + la)} cos]] of theta / 2, built in one go.
+    th, ph, la = p.unbind(-1)
+    c, s = torch.cos(th / 2), torch.sin(th / 2)
+    mags = torch.stack([c, s, s, c], dim=-1)
+    angles = torch.stack([torch.zeros_like(ph), la + math.pi, ph, ph + la], dim=-1)
+    # not torch.polar: its backward assumes a non-negative modulus, and cos/sin here change sign
+    return torch.complex(mags * torch.cos(angles), mags * torch.sin(angles)).reshape(*p.shape[:-1], 2, 2)
 
 
 def _controlled(one_qubit: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
     def f(p: Tensor) -> Tensor:
         u = one_qubit(p)
-        out = torch.zeros(*u.shape[:-2], 4, 4, dtype=u.dtype, device=u.device)
-        out[..., 0, 0] = 1
-        out[..., 1, 1] = 1
-        out[..., 2:, 2:] = u
-        return out
+        top = torch.tensor([1.0, 1.0, 0.0, 0.0], dtype=u.dtype, device=u.device).diag()
+        return torch.nn.functional.pad(u, (2, 0, 2, 0)) + top  # diag(I, U)
 
     return f
 
@@ -173,12 +173,15 @@ def _build() -> dict[str, Gate]:
              kind=GateKind.MONOMIAL, qasm="cz"),
         Gate("swap", 2, 0, _fixed([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]]), True,
              kind=GateKind.MONOMIAL, qasm="swap"),
-        Gate("crx", 2, 1, _controlled(_rx), False, shift_rules=(FOUR_TERM,), qasm="crx"),
-        Gate("cry", 2, 1, _controlled(_ry), True, shift_rules=(FOUR_TERM,), qasm="cry"),
-        Gate("crz", 2, 1, _controlled(_rz), False, shift_rules=(FOUR_TERM,), qasm="crz"),
+        Gate("crx", 2, 1, _controlled(_rx), False, shift_rules=(FOUR_TERM,), qasm="crx",
+             controlled=True),
+        Gate("cry", 2, 1, _controlled(_ry), True, shift_rules=(FOUR_TERM,), qasm="cry",
+             controlled=True),
+        Gate("crz", 2, 1, _controlled(_rz), False, shift_rules=(FOUR_TERM,), qasm="crz",
+             controlled=True),
         # theta is a controlled Ry (four-term); phi and lambda are controlled phases (two-term).
         Gate("cu3", 2, 3, _controlled(_u3), False, shift_rules=(FOUR_TERM, TWO_TERM, TWO_TERM),
-             qasm="cu3"),
+             qasm="cu3", controlled=True),
         Gate("rxx", 2, 1, _pauli_pair_rotation(_PX), False, shift_rules=(TWO_TERM,), qasm="rxx"),
         Gate("ryy", 2, 1, _pauli_pair_rotation(_PY), False, shift_rules=(TWO_TERM,), qasm="ryy"),
         Gate("rzz", 2, 1, _rzz, False, shift_rules=(TWO_TERM,), qasm="rzz"),

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from qtrain.sim.program import LayerStage, MonomialStage, Program
 
-__all__ = ["native_ok", "native_forward", "native_adjoint"]
+__all__ = ["native_ok", "native_forward", "native_adjoint", "gate_program_forward", "gate_program_adjoint"]
 
 try:
     from qtrain.sim import _native
@@ -105,3 +105,20 @@ def native_adjoint(program: Program, psi: Tensor, g: Tensor,
         i -= 1
     return g, grads
 
+
+
+def gate_program_forward(s0: Tensor, ops: Tensor, tables: Sequence[Tensor], const2: Tensor) -> Tensor:
+    """Final state of the whole circuit in one native call (``s0`` is written in place)."""
+    _native.prog_forward(s0, ops, [*tables, const2])
+    return s0
+
+
+def gate_program_adjoint(psi: Tensor, g: Tensor, ops: Tensor, tables: Sequence[Tensor], const2: Tensor,
+                         wanted: Sequence[bool]) -> list[Tensor | None]:
+    """Gradients w.r.t. the four matrix tables (None where not ``wanted``)."""
+    psi = psi.clone()
+    g2 = torch.empty_like(psi)
+    g2.copy_(g)  # resolves conj/neg bits and strides in one copy
+    grads = [torch.empty_like(t) if w else None for t, w in zip(tables, wanted)]
+    _native.prog_adjoint(psi, g2, ops, [*tables, const2], grads)
+    return grads

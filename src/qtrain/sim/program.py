@@ -107,6 +107,9 @@ def _monomial(n: int, op: Op, k: np.ndarray) -> tuple[np.ndarray, np.ndarray | N
     return src, None if bool((ph == 1).all()) else ph[local]
 
 
+GP_CONTROLLED = 8  # gate-program flag: a diag(I, U) matrix, applied (and differentiated) as U only
+
+
 @dataclass
 class Program:
     n: int
@@ -116,6 +119,11 @@ class Program:
     n_shared1: int
     n_shared2: int
     is_real: bool
+    # the gate program (see native ``prog_forward``): one (table, wire0, wire1, row) per op in
+    # circuit order; tables 0/1 shared/per-sample 2x2, 2/3 shared/per-sample 4x4, 4 constant 4x4
+    gate_ops: list[tuple[int, int, int, int]] = field(default_factory=list)
+    const2: list[np.ndarray] = field(default_factory=list)  # complex128 4x4 of fixed 2q gates
+    has_dense: bool = False  # a stage the stage-wise native path runs in torch (dense 2q, phases)
 
     def occurrences(self) -> list[tuple[int, int, int]]:
         """(group id, op position in group, parameter slot) for every parameter that can be shifted."""
@@ -175,6 +183,9 @@ def compile_program(circuit: Circuit) -> Program:
     pending_ps: set[int] = set()
     mono: list[Op] = []
     cache: dict[tuple, MonomialStage] = {}
+    gate_ops: list[tuple[int, int, int, int]] = []
+    const2: list[np.ndarray] = []
+    const_rows: dict[str, int] = {}
 
     def register(op: Op) -> tuple[int, bool]:
         ps = any(isinstance(p, Input) for p in op.params)
@@ -187,20 +198,29 @@ def compile_program(circuit: Circuit) -> Program:
         return row, ps
 
     for op in circuit.ops:
+        w1 = op.wires[1] if len(op.wires) > 1 else 0
         if op.gate.n_wires == 1:
             _flush_mono(n, mono, stages, cache)
             row, ps = register(op)
+            gate_ops.append((int(ps), op.wires[0], 0, row))
             pending.setdefault(op.wires[0], []).append(row if not ps else -1 - row)
             if ps:
                 pending_ps.add(op.wires[0])
         elif op.gate.kind is GateKind.MONOMIAL:
             _flush_layer(n, pending, stages)
             mono.append(op)
+            if op.gate.name not in const_rows:
+                const_rows[op.gate.name] = len(const2)
+                const2.append(op.gate.matrix(None).to(torch.complex128).numpy())
+            m = const2[const_rows[op.gate.name]]
+            ctrl = bool(np.allclose(m[:2, :2], np.eye(2)) and not m[:2, 2:].any() and not m[2:, :2].any())
+            gate_ops.append((4 + (GP_CONTROLLED if ctrl else 0), op.wires[0], w1, const_rows[op.gate.name]))
         else:
             _flush_layer(n, pending, stages)
             _flush_mono(n, mono, stages, cache)
             row, ps = register(op)
             stages.append(DenseStage((op.wires[0], op.wires[1]), row, ps))
+            gate_ops.append((2 + int(ps) + (GP_CONTROLLED if op.gate.controlled else 0), op.wires[0], w1, row))
     _flush_layer(n, pending, stages)
     _flush_mono(n, mono, stages, cache)
 
@@ -210,7 +230,9 @@ def compile_program(circuit: Circuit) -> Program:
             _finalize_layer(st, n_sh1)
     g1 = [g for g in groups.values() if g.gate.n_wires == 1]
     g2 = [g for g in groups.values() if g.gate.n_wires == 2]
-    return Program(n, stages, g1, g2, n_sh1, counters[(2, False)], circuit.is_real)
+    has_dense = any(isinstance(st, DenseStage) or (isinstance(st, MonomialStage) and st.phases is not None)
+                    for st in stages)
+    return Program(n, stages, g1, g2, n_sh1, counters[(2, False)], circuit.is_real, gate_ops, const2, has_dense)
 
 
 def _finalize_layer(st: LayerStage, n_shared: int) -> None:

@@ -21,11 +21,8 @@ __all__ = ["parameter_shift_run"]
 
 def _evaluate(cc: CompiledCircuit, fn: Callable[[Tensor], Tensor], w: Tensor, x: Tensor | None, b: int,
               shift: tuple[int, int, int, float] | None = None) -> Tensor:
-    from qtrain.sim.executor import run_nograd
-
     with torch.no_grad():
-        tensors = cc.stage_tensors(w, x, shift)
-        return fn(run_nograd(cc.program, cc._zero_state(b), tensors))
+        return fn(cc.run_nograd(w, x, b, shift))
 
 
 class _ShiftRun(torch.autograd.Function):

@@ -49,6 +49,20 @@ Kernels (``nthreads=None`` means ``torch.get_num_threads()``):
     In place ``state *= d``; ``d`` of shape ``(2**n,)`` or ``(B, 2**n)``, same dtype
     as ``state`` (or the real dtype of a complex ``state``).
 
+``prog_forward(state, ops, tables, nthreads=None) -> None``
+    In place: run a *gate program* on every sample.  ``ops`` is an int32 tensor
+    ``(nops, 4)`` of rows ``(table, wire0, wire1, row)``; ``tables`` is a sequence of 5
+    tensors (or None) of the state's dtype: 0 shared 2x2 ``(R, 2, 2)``, 1 per-sample 2x2
+    ``(B, R, 2, 2)``, 2 shared 4x4 ``(R, 4, 4)``, 3 per-sample 4x4 ``(B, R, 4, 4)``, 4
+    constant 4x4 ``(R, 4, 4)``.  A 4x4 acts on ``(wire0, wire1)``, wire0 most significant.
+    Meant for small states (the whole sample stays in cache for the whole program).
+
+``prog_adjoint(psi, g, ops, tables, grads, nthreads=None) -> None``
+    The adjoint walk of ``prog_forward``: ``psi`` (final state) and ``g`` (its gradient,
+    torch convention) are undone gate by gate in place, and ``grads[t]`` (for tables 0-3,
+    same shapes, or None when not wanted) receive ``dL/d table`` (shared ones summed over
+    the batch, accumulated in float64).  Matrices must be unitary.
+
 ``info() -> dict``
     Build information (AVX-512 path or portable C, thread pool) and current tuning.
 
@@ -80,6 +94,8 @@ __all__ = [
     "perm_plan",
     "PermPlan",
     "diag_apply_",
+    "prog_forward",
+    "prog_adjoint",
     "info",
 ]
 
@@ -510,6 +526,73 @@ def diag_apply_(state: torch.Tensor, d: torch.Tensor, nthreads: Optional[int] = 
     if not d.is_contiguous():
         d = d.contiguous()
     _ext.diag_apply(state.data_ptr(), B, n, code, d.data_ptr(), kind, dps, _nth(nthreads))
+
+
+_GP_DIMS = (2, 2, 4, 4, 4)
+_GP_PS = (False, True, False, True, False)
+
+
+def _gp_tables(tables, dtype, B: int):
+    """Pointers and row counts of the 5 program tables (validated: dtype, shape, CPU)."""
+    if len(tables) != 5:
+        raise ValueError(f"tables must have 5 entries (sh1, ps1, sh2, ps2, const2), got {len(tables)}")
+    ptrs, rows, keep = [], [], []
+    for t, tab in enumerate(tables):
+        if tab is None or tab.numel() == 0:  # an empty table: no op may reference it
+            ptrs.append(0)
+            rows.append(0)
+            continue
+        d = _GP_DIMS[t]
+        if tab.dtype != dtype or not tab.is_cpu:
+            raise ValueError(f"tables[{t}] must be a CPU {dtype} tensor, got {tab.dtype} on {tab.device}")
+        want = (B, tab.shape[1] if tab.dim() == 4 else -1, d, d) if _GP_PS[t] else (tab.shape[0], d, d)
+        if tuple(tab.shape) != want:
+            raise ValueError(f"tables[{t}] has shape {tuple(tab.shape)}, expected {want}")
+        if (dtype.is_complex and tab.is_conj()) or tab.is_neg() or not tab.is_contiguous():
+            tab = tab.detach().resolve_conj().resolve_neg().contiguous()
+        keep.append(tab)
+        ptrs.append(tab.data_ptr())
+        rows.append(tab.shape[1] if _GP_PS[t] else tab.shape[0])
+    return ptrs, rows, keep
+
+
+def _gp_ops(ops):
+    if not isinstance(ops, torch.Tensor) or ops.dtype != torch.int32 or ops.dim() != 2 or ops.shape[1] != 4:
+        raise ValueError("ops must be an int32 tensor of shape (nops, 4)")
+    return ops.contiguous()
+
+
+def prog_forward(state: torch.Tensor, ops: torch.Tensor, tables, nthreads: Optional[int] = None) -> None:
+    """In place: run the gate program on every sample (see module doc)."""
+    _need()
+    B, n, code = _check_state(state, "state")
+    ops = _gp_ops(ops)
+    ptrs, rows, _keep = _gp_tables(tables, state.dtype, B)
+    _ext.prog_forward(state.data_ptr(), B, n, code, ops.data_ptr(), ops.shape[0], *ptrs, *rows, _nth(nthreads))
+
+
+def prog_adjoint(psi: torch.Tensor, g: torch.Tensor, ops: torch.Tensor, tables, grads,
+                 nthreads: Optional[int] = None) -> None:
+    """In place adjoint walk; fills ``grads`` (see module doc)."""
+    _need()
+    B, n, code = _check_state(psi, "psi")
+    if g.shape != psi.shape or g.dtype != psi.dtype:
+        raise ValueError(f"g must match psi: {tuple(psi.shape)} {psi.dtype}, got {tuple(g.shape)} {g.dtype}")
+    _check_state(g, "g")
+    ops = _gp_ops(ops)
+    ptrs, rows, _keep = _gp_tables(tables, psi.dtype, B)
+    if len(grads) != 4:
+        raise ValueError(f"grads must have 4 entries (sh1, ps1, sh2, ps2), got {len(grads)}")
+    gptr = []
+    for t, gr in enumerate(grads):
+        if gr is None or gr.numel() == 0:
+            gptr.append(0)
+            continue
+        if tables[t] is None or gr.shape != tables[t].shape or gr.dtype != psi.dtype or not gr.is_contiguous():
+            raise ValueError(f"grads[{t}] must be a contiguous tensor shaped like tables[{t}]")
+        gptr.append(gr.data_ptr())
+    _ext.prog_adjoint(psi.data_ptr(), g.data_ptr(), B, n, code, ops.data_ptr(), ops.shape[0], *ptrs, *rows,
+                      *gptr, _nth(nthreads))
 
 
 def info() -> dict:

@@ -1722,7 +1722,11 @@ static PyObject *py_build_info(PyObject *self, PyObject *unused)
     );
 }
 
+#include "_qtprog.c"
+
 static PyMethodDef methods[] = {
+    {"prog_forward", (PyCFunction)(void (*)(void))py_prog_forward, METH_FASTCALL, NULL},
+    {"prog_adjoint", (PyCFunction)(void (*)(void))py_prog_adjoint, METH_FASTCALL, NULL},
     {"layer_apply", (PyCFunction)(void (*)(void))py_layer_apply, METH_FASTCALL, NULL},
     {"layer_adjoint", (PyCFunction)(void (*)(void))py_layer_adjoint, METH_FASTCALL, NULL},
     {"layer_apply_perm", (PyCFunction)(void (*)(void))py_layer_apply_perm, METH_FASTCALL, NULL},
