@@ -90,6 +90,7 @@ class CompiledCircuit:
         self._group_index = [self._index_group(g) for g in groups]
         self._group_rows = [torch.tensor(g.rows, device=self.device) for g in groups]
         self._group_full = [self._covers_table(g, groups) for g in groups]
+        self._layer_batches = self._batch_layers()
         self.gate_program = gate_program  # None: chosen per call by uses_gate_program
         if self.device.type == "cpu" and gate_program is not False:
             self._gp_ops = torch.tensor(self.program.gate_ops, dtype=torch.int32).reshape(-1, 4)
@@ -176,25 +177,33 @@ class CompiledCircuit:
         (sh1, ps1), (sh2, ps2) = self._tables(weights, inputs, shift)
         eye = torch.eye(2, dtype=self.dtype, device=self.device)[None]
         tab = torch.cat([sh1, eye])
-        tab_ps = None
-        out: list[Tensor | None] = []
-        for st in self.program.stages:
-            if isinstance(st, LayerStage):
-                if st.per_sample:
-                    if tab_ps is None:
-                        tab_ps = torch.cat([tab.expand(ps1.shape[0], *tab.shape), ps1], 1)
-                    m = tab_ps[:, st.index]  # (B, depth, nw, 2, 2)
-                else:
-                    m = tab[st.index]  # (depth, nw, 2, 2)
-                acc = m.select(-4, 0)
-                for dd in range(1, m.shape[-4]):
-                    acc = m.select(-4, dd) @ acc
-                out.append(acc)
-            elif isinstance(st, DenseStage):
-                out.append(ps2[:, st.row] if st.per_sample else sh2[st.row])
+        out: list[Tensor | None] = [None] * len(self.program.stages)
+        for (per_sample, _depth), (ids, index, sizes) in self._layer_batches.items():
+            if per_sample:  # (B, depth, wires of all these stages, 2, 2)
+                m = torch.cat([tab.expand(ps1.shape[0], *tab.shape), ps1], 1)[:, index]
             else:
-                out.append(None)
+                m = tab[index]
+            acc = m.select(-4, 0)
+            for dd in range(1, m.shape[-4]):
+                acc = m.select(-4, dd) @ acc
+            for i, part in zip(ids, acc.split(sizes, dim=-3)):
+                out[i] = part
+        for i, st in enumerate(self.program.stages):
+            if isinstance(st, DenseStage):
+                out[i] = ps2[:, st.row] if st.per_sample else sh2[st.row]
         return out
+
+    def _batch_layers(self) -> dict[tuple[bool, int], tuple[list[int], Tensor, list[int]]]:
+        """Layer stages grouped by (per-sample, depth): one gather and one split per group."""
+        groups: dict[tuple[bool, int], tuple[list[int], list[Tensor], list[int]]] = {}
+        for i, st in enumerate(self.program.stages):
+            if isinstance(st, LayerStage):
+                assert st.index is not None
+                ids, idx, sizes = groups.setdefault((st.per_sample, st.index.shape[0]), ([], [], []))
+                ids.append(i)
+                idx.append(st.index)
+                sizes.append(st.index.shape[1])
+        return {k: (ids, torch.cat(idx, 1).to(self.device), sizes) for k, (ids, idx, sizes) in groups.items()}
 
     # -- running --------------------------------------------------------------------------
     def _prepare(self, weights: Tensor | None, inputs: Tensor | None) -> tuple[Tensor, Tensor | None, int]:
