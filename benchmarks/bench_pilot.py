@@ -60,8 +60,13 @@ def run(row: str, seed: int, model: str, out: Path, sets: list[str]) -> dict[str
     return {k: summary[k] for k in ("reference", "baselines", "models", "table", "wall_time_s") if k in summary}
 
 
-def raw_path(model: str) -> Path:
-    return RESULTS / f"pilot_table2_{model}.json"
+VARIANTS = {"": "", "straight_through": "relaxation=straight_through"}
+"""Variant tag -> extra override. ``straight_through`` (not the paper's loss): the hard sum-rate forward, the
+soft gradient backward, which removes eq. (8)'s reward for near-uniform pilot probabilities."""
+
+
+def raw_path(model: str, variant: str = "") -> Path:
+    return RESULTS / f"pilot_table2_{model}{'__' + variant if variant else ''}.json"
 
 
 def _ms(xs: list[float], digits: int = 2) -> str:
@@ -108,28 +113,30 @@ def headline(row: str, runs: list[dict[str, Any]]) -> str:
     hur = f"{mean['hqcnn_hur']:.3f}" if "hqcnn_hur" in mean else "-"
     cells = [row, ref, f"{mean['hqcnn']:.3f}", f"{paper_ratio(row, 'hqcnn', ref):.3f}", hur,
              f"{classical} {mean[classical]:.3f}", f"{mean.get('mlp_matched', float('nan')):.3f}",
-             f"{mean['local_search']:.3f}", f"{mean['master_ap']:.3f}", str(len(runs))]
+             f"{mean['local_search']:.3f}", f"{mean['master_ap']:.3f}", f"{mean['random']:.3f}", str(len(runs))]
     return "| " + " | ".join(cells) + " |"
 
 
 def render(out: Path = RESULTS / "pilot_table2.md") -> str:
     """Render ``pilot_table2.md`` from every ``pilot_table2_<model>.json`` that exists."""
     lines = ["# HQCNN paper Table II: ours vs paper (reduced protocol)", ""]
-    for model in MODELS:
-        if not raw_path(model).exists():
+    for model, variant in [(m, v) for v in VARIANTS for m in MODELS]:
+        if not raw_path(model, variant).exists():
             continue
-        raw = json.loads(raw_path(model).read_text())
+        raw = json.loads(raw_path(model, variant).read_text())
         meta = raw["meta"]
-        lines += [f"## Learners, {MODEL_NOTE[model]}", "",
+        title = f"## Learners, {MODEL_NOTE[model]}" + (f"; variant `{VARIANTS[variant]}`" if variant else "")
+        lines += [title, "",
                   f"Protocol: {meta['protocol']}. Seeds {meta['seeds']}, each with its own 200 test scenarios; "
-                  f"mean ± std over seeds. Command: `{meta['command']}` ({meta['wall_min']:.1f} min wall, one thread).",
+                  f"mean ± std over seeds. Command: `{meta['command']}` ({meta['wall_min']:.1f} min wall, one "
+                  "thread, on a shared 2-core machine).",
                   "", "| system | ratio to | HQCNN (ours) | paper HQCNN | HQCNN (Hur) | best classical learner | "
-                      "MLP at HQCNN size | local search | Master-AP | seeds |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                      "MLP at HQCNN size | local search | Master-AP | random | seeds |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         lines += [headline(row, runs) for row, runs in raw["rows"].items()]
         lines.append("")
         for row, runs in raw["rows"].items():
-            lines += [f"<details><summary>{row} {TABLE_II[row]}, {model}</summary>", ""]
+            lines += [f"<details><summary>{row} {TABLE_II[row]}, {model} {variant}</summary>", ""]
             lines += row_table(row, runs) + ["", "</details>", ""]
     text = "\n".join(lines)
     out.write_text(text)
@@ -148,15 +155,16 @@ def compose_readme(out: Path = RESULTS / "pilot_readme.md") -> Path:
     return out
 
 
-def bench(rows: list[str], seeds: list[int], model: str, sets: list[str]) -> None:
+def bench(rows: list[str], seeds: list[int], model: str, sets: list[str], variant: str = "") -> None:
     """Run ``rows x seeds`` under ``model`` and write its raw JSON (rows merged into an existing file)."""
-    path = raw_path(model)
+    path = raw_path(model, variant)
+    sets = sets + [VARIANTS[variant]] if variant else sets
     old = json.loads(path.read_text())["rows"] if path.exists() else {}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         new = {row: [run(row, s, model, Path(tmp), sets) for s in seeds] for row in rows}
     cmd = (f"python benchmarks/bench_pilot.py --rate-models {model} --rows {' '.join(rows)} "
-           f"--seeds {' '.join(map(str, seeds))}")
+           f"--seeds {' '.join(map(str, seeds))}" + (f" --variant {variant}" if variant else ""))
     meta = {"seeds": seeds, "sets": sets, "command": cmd, "wall_min": (time.perf_counter() - t0) / 60,
             "protocol": "unsupervised soft sum-rate (eq. (8)), 192 training scenarios, 15 epochs, batch 16, "
                         "Adam lr 1e-2, HQCNN 8 qubits; overrides " + ", ".join(f"`{x}`" for x in sets)}
@@ -170,12 +178,13 @@ def cli() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     ap.add_argument("--rate-models", nargs="+", default=list(MODELS), choices=MODELS)
     ap.add_argument("--set", action="append", default=list(SETS), dest="sets")
+    ap.add_argument("--variant", default="", choices=list(VARIANTS), help="extra override set (own JSON and table)")
     ap.add_argument("--render-only", action="store_true", help="only re-render the markdown from the JSON")
     a = ap.parse_args()
     if not a.render_only:
         RESULTS.mkdir(parents=True, exist_ok=True)
         for model in a.rate_models:
-            bench(a.rows, a.seeds, model, a.sets)
+            bench(a.rows, a.seeds, model, a.sets, a.variant)
     print(render())
 
 

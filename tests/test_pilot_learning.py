@@ -97,6 +97,17 @@ def test_qubits_study_reports_noisy_and_zne(tmp_path: Path) -> None:
     entry = json.loads((run_dir / "summary.json").read_text())["models"]["hqcnn_q4"]
     assert entry["params"] == {"quantum": 17, "classical": 60 * 4 + 4 + 2 * 18 + 18, "total": 315}
     assert set(entry) >= {"noiseless", "noisy", "zne"} and entry["sum_rate"] == entry["noiseless"]
+    assert 0 <= entry["noisy_agree"] <= 1 and entry["noisy_logit_err"] > 1e-4
+
+
+def test_qubits_study_without_noise_agrees_with_noiseless(tmp_path: Path) -> None:
+    assert _cli("run", "pilot_assignment", "--preset", "fig3c_smoke", "--out", str(tmp_path), "--quiet",
+                "--set", "noise_p=0.0") == 0
+    (run_dir,) = tmp_path.iterdir()
+    entry = json.loads((run_dir / "summary.json").read_text())["models"]["hqcnn_q4"]
+    assert entry["noisy_agree"] == entry["zne_agree"] == 1.0
+    assert entry["noisy_logit_err"] < 1e-5 and entry["zne_logit_err"] < 1e-5
+    assert entry["noisy"] == pytest.approx(entry["noiseless"]) and entry["zne"] == pytest.approx(entry["noiseless"])
 
 
 def test_every_preset_parses() -> None:
