@@ -67,7 +67,7 @@ if os.environ.get("QTRAIN_NO_NATIVE", "0") != "1":
         Extension(
             "qtrain.sim._native._qtnative",
             sources=[os.path.join(NATIVE_DIR, "_qtnative.c")],
-            depends=[os.path.join(NATIVE_DIR, f) for f in ("_qtnative_kern.c", "_qtprog.c", "_qtprog_kern.c")],
+            depends=[os.path.join(NATIVE_DIR, f) for f in ("_qtnative_kern.c", "_qtprog.c", "_qtprog_kern.c", "_qtblocks.c")],
             optional=True,
         )
     )

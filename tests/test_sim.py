@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from qtrain.sim import GATES, Circuit, DiffMethod, Input, ansatz, get_gate
+from qtrain.sim import GATES, Circuit, DiffMethod, Engine, Input, ansatz, get_gate
 from qtrain.sim.program import LayerStage, MonomialStage
 from reference import reference_state
 
@@ -106,9 +106,9 @@ def random_circuit(rng: np.random.Generator, n: int, n_ops: int, n_inputs: int =
     return c
 
 
-@pytest.mark.parametrize("gate_program", [True, False], ids=["program", "stages"])
+@pytest.mark.parametrize("engine", ["gates", "stages"])
 @pytest.mark.parametrize("seed", range(60))
-def test_random_circuit_matches_dense_reference(seed: int, gate_program: bool) -> None:
+def test_random_circuit_matches_dense_reference(seed: int, engine: str) -> None:
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 9))
     c = random_circuit(rng, n, int(rng.integers(1, 25)))
@@ -116,7 +116,7 @@ def test_random_circuit_matches_dense_reference(seed: int, gate_program: bool) -
     x = rng.uniform(-math.pi, math.pi, (3, 2))
     ref = reference_state(c, w, x if c.n_inputs else None)
     for dtype, tol in ((torch.complex128, 1e-10), (torch.complex64, 1e-5)):
-        cc = c.compile(dtype=dtype, gate_program=gate_program)
+        cc = c.compile(dtype=dtype, engine=engine)
         got = cc.state(torch.tensor(w), torch.tensor(x)).reshape(ref.shape[0], -1)
         np.testing.assert_allclose(got.numpy(), ref, atol=tol)
         p = cc.probs(torch.tensor(w), torch.tensor(x))
@@ -159,9 +159,9 @@ def _loss(p: torch.Tensor) -> torch.Tensor:
     return (p * wvec).sum() + (p[..., :3] ** 2).sum()
 
 
-@pytest.mark.parametrize("gate_program", [True, False], ids=["program", "stages"])
+@pytest.mark.parametrize("engine", ["gates", "stages"])
 @pytest.mark.parametrize("seed", range(12))
-def test_gradient_methods_agree_with_finite_differences(seed: int, gate_program: bool) -> None:
+def test_gradient_methods_agree_with_finite_differences(seed: int, engine: str) -> None:
     rng = np.random.default_rng(100 + seed)
     n = int(rng.integers(1, 6))
     c = random_circuit(rng, n, int(rng.integers(2, 16)))
@@ -169,7 +169,7 @@ def test_gradient_methods_agree_with_finite_differences(seed: int, gate_program:
     x0 = torch.tensor(rng.uniform(-3, 3, (2, 2)))
     grads = {}
     for dm in DiffMethod:
-        cc = c.compile(dtype=torch.complex128, diff_method=dm, gate_program=gate_program)
+        cc = c.compile(dtype=torch.complex128, diff_method=dm, engine=engine)
         w, x = w0.clone().requires_grad_(), x0.clone().requires_grad_()
         _loss(cc.probs(w, x)).backward()
         grads[dm] = tuple(torch.zeros_like(t) if t.grad is None else t.grad.clone() for t in (w, x))
@@ -185,40 +185,61 @@ def test_gradient_methods_agree_with_finite_differences(seed: int, gate_program:
         torch.testing.assert_close(grads[dm][1], grads[DiffMethod.BACKPROP][1], atol=1e-8, rtol=1e-8)
 
 
-@pytest.mark.parametrize("gate_program", [True, False], ids=["program", "stages"])
+@pytest.mark.parametrize("engine", ["gates", "stages"])
 @pytest.mark.parametrize("dm", ["backprop", "adjoint", "parameter_shift"])
-def test_gradcheck_float64(dm: str, gate_program: bool) -> None:
+def test_gradcheck_float64(dm: str, engine: str) -> None:
     c = Circuit(3).ry(0, Input(0)).u3(1, 0, 1, 2).cnot(0, 1).crz(1, 2, 3).rxx(0, 2, Input(1, 0.7)).ry(2, 4)
-    cc = c.compile(dtype=torch.complex128, diff_method=dm, gate_program=gate_program)
+    cc = c.compile(dtype=torch.complex128, diff_method=dm, engine=engine)
     w = torch.rand(5, dtype=torch.float64, requires_grad=True)
     x = torch.rand(2, 2, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda w, x: cc.expval(w, [0, 2], x), (w, x))
-    real = ansatz.ry_cnot(4, 3).compile(dtype=torch.float64, diff_method=dm, gate_program=gate_program)
+    real = ansatz.ry_cnot(4, 3).compile(dtype=torch.float64, diff_method=dm, engine=engine)
     w = torch.rand(12, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda w: real.probs(w), (w,))
 
 
-@pytest.mark.parametrize("gate_program", [True, False], ids=["program", "stages"])
-def test_adjoint_gradients_on_paper_ansatz_match_backprop(gate_program: bool) -> None:
+@pytest.mark.parametrize("engine", ["gates", "stages"])
+def test_adjoint_gradients_on_paper_ansatz_match_backprop(engine: str) -> None:
     for c in (ansatz.ry_cnot(9, 6), ansatz.u3_cu3(5, 4), ansatz.u3_cu3(10, 2, ring=True)):
         w0 = torch.rand(c.n_params, dtype=torch.float64) * 6 - 3
         g = []
         for dm in ("backprop", "adjoint"):
             w = w0.clone().requires_grad_()
-            cc = c.compile(dtype=torch.float64, diff_method=dm, gate_program=gate_program)
+            cc = c.compile(dtype=torch.float64, diff_method=dm, engine=engine)
             _loss(cc.probs(w)).backward()
             g.append(w.grad)
         torch.testing.assert_close(g[0], g[1], atol=1e-10, rtol=1e-10)
 
 
-def test_gate_program_is_chosen_for_small_and_dense_circuits() -> None:
-    assert ansatz.u3_cu3(9, 2).compile().uses_gate_program(512)  # dense CU3 stages, <= 14 qubits
-    assert not ansatz.u3_cu3(15, 1).compile().uses_gate_program(1)
-    assert ansatz.ry_cnot(11, 2).compile().uses_gate_program(1)  # 2**11 amplitudes: overhead dominates
-    assert not ansatz.ry_cnot(12, 2).compile().uses_gate_program(1)  # fused Ry layers + CNOT permutations
-    assert not ansatz.ry_cnot(8, 2).compile().uses_gate_program(16)
-    assert not ansatz.u3_cu3(4, 1).compile(gate_program=False).uses_gate_program(1)
-    assert ansatz.ry_cnot(12, 1).compile(gate_program=True).uses_gate_program(64)
+def test_engine_is_chosen_per_circuit_and_batch() -> None:
+    assert ansatz.u3_cu3(9, 2).compile().engine_for(512) is Engine.GATES  # dense CU3 stages, <= 14 qubits
+    assert ansatz.u3_cu3(15, 1).compile().engine_for(1) is Engine.STAGES
+    assert ansatz.ry_cnot(11, 2).compile().engine_for(1) is Engine.GATES  # 2**11 amplitudes: overhead dominates
+    assert ansatz.ry_cnot(12, 2).compile().engine_for(1) is Engine.BLOCKS  # fused Ry layers + CNOT permutations
+    assert ansatz.ry_cnot(8, 2).compile().engine_for(16) is Engine.BLOCKS
+    qcml_like = Circuit(12).ry(0, Input(0)).extend(ansatz.ry_cnot(12, 2))
+    assert qcml_like.compile().engine_for(64) is Engine.STAGES  # per-sample layer
+    assert ansatz.u3_cu3(4, 1).compile(engine="stages").engine_for(1) is Engine.STAGES
+    assert ansatz.ry_cnot(12, 1).compile(engine="gates").engine_for(64) is Engine.GATES
+    with pytest.raises(ValueError, match="engine='blocks' runs circuits of shared single-qubit gates"):
+        ansatz.u3_cu3(4, 1).compile(engine="blocks")
+    with pytest.raises(ValueError, match=r"engine='fast' is not supported; use one of \['auto', 'gates', 'blocks', 'stages'\]"):
+        ansatz.u3_cu3(4, 1).compile(engine="fast")
+
+
+@pytest.mark.parametrize("engine", ["blocks", "stages", "gates"])
+def test_real_layer_circuits_agree_across_engines(engine: str) -> None:
+    """ry_cnot with a ring, repeated Ry on one wire (depth-2 layer), X/SWAP networks, float64."""
+    c = ansatz.ry_cnot(7, 3, circular=True).ry(2, 0).ry(2, 1).swap(0, 6).x(3).cnot(5, 1).ry(4, 2)
+    w0 = torch.rand(c.n_params, dtype=torch.float64) * 6 - 3
+    ref = reference_state(c, w0.numpy())
+    w = w0.clone().requires_grad_()
+    cc = c.compile(dtype=torch.float64, engine=engine)
+    np.testing.assert_allclose(cc.state(w).reshape(1, -1).detach().numpy(), ref, atol=1e-12)
+    _loss(cc.probs(w)).backward()
+    wb = w0.clone().requires_grad_()
+    _loss(c.compile(dtype=torch.float64, diff_method="backprop").probs(wb)).backward()
+    torch.testing.assert_close(w.grad, wb.grad, atol=1e-10, rtol=1e-10)
 
 
 def test_gate_program_per_sample_batch_gradients_match_backprop() -> None:
@@ -237,7 +258,7 @@ def test_gate_program_per_sample_batch_gradients_match_backprop() -> None:
         cc = c.compile(dtype=torch.float64, diff_method=dm)
         _loss(cc.expval(w, inputs=x)).backward()
         out.append((w.grad, x.grad))
-    assert c.compile().uses_gate_program(37)
+    assert c.compile().engine_for(37) is Engine.GATES
     torch.testing.assert_close(out[0][0], out[1][0], atol=1e-10, rtol=1e-10)
     torch.testing.assert_close(out[0][1], out[1][1], atol=1e-10, rtol=1e-10)
 

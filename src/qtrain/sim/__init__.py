@@ -14,13 +14,13 @@ from qtrain.sim import ansatz
 from qtrain.sim.ansatz import build_ansatz, ry_cnot, u3_cu3
 from qtrain.sim.circuit import Circuit, Input, Op
 from qtrain.sim.density import DensityMatrixCircuit
-from qtrain.sim.executor import CompiledCircuit, DiffMethod
+from qtrain.sim.executor import CompiledCircuit, DiffMethod, Engine
 from qtrain.sim.export import to_qasm3, to_qiskit
 from qtrain.sim.gates import GATES, Gate, GateKind, get_gate
 from qtrain.sim.noise import AmplitudeDamping, BitFlip, Depolarizing, NoiseModel, PhaseFlip
 
 __all__ = [
-    "Circuit", "Input", "Op", "CompiledCircuit", "DiffMethod", "Gate", "GateKind", "GATES", "get_gate",
+    "Circuit", "Input", "Op", "CompiledCircuit", "DiffMethod", "Engine", "Gate", "GateKind", "GATES", "get_gate",
     "ansatz", "build_ansatz", "ry_cnot", "u3_cu3",
     "DensityMatrixCircuit", "NoiseModel", "Depolarizing", "AmplitudeDamping", "BitFlip", "PhaseFlip",
     "to_qasm3", "to_qiskit",

@@ -141,12 +141,12 @@ class Circuit:
         dtype: torch.dtype | None = None,
         diff_method: str = "adjoint",
         device: torch.device | str | None = None,
-        gate_program: bool | None = None,
+        engine: str = "auto",
     ) -> CompiledCircuit:
         """Compile into a fast executor (see :class:`qtrain.sim.CompiledCircuit`)."""
         from qtrain.sim.executor import CompiledCircuit
 
-        return CompiledCircuit(self, dtype=dtype, diff_method=diff_method, device=device, gate_program=gate_program)
+        return CompiledCircuit(self, dtype=dtype, diff_method=diff_method, device=device, engine=engine)
 
 
 def _make_method(name: str) -> None:

@@ -22,10 +22,11 @@ from qtrain.sim import measure
 from qtrain.sim.circuit import Circuit, Input
 from qtrain.sim.memory import check_state_fits
 from qtrain.sim.params import prepare_arguments
-from qtrain.sim.native_exec import gate_program_adjoint, gate_program_forward, native_adjoint, native_forward, native_ok
+from qtrain.sim.native_exec import (block_program, gate_program_adjoint, gate_program_forward, native_adjoint,
+                                    native_forward, native_ok)
 from qtrain.sim.program import DenseStage, LayerStage, Program, compile_program
 
-__all__ = ["CompiledCircuit", "DiffMethod"]
+__all__ = ["CompiledCircuit", "DiffMethod", "Engine"]
 
 
 class DiffMethod(str, enum.Enum):
@@ -51,6 +52,26 @@ _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128,
             torch.complex64: torch.complex64, torch.complex128: torch.complex128}
 
 
+class Engine(str, enum.Enum):
+    """How a run is executed (see :class:`CompiledCircuit`); results agree, speed differs."""
+
+    AUTO = "auto"
+    GATES = "gates"  # one native gate program: every gate in C, one sample's state at a time
+    BLOCKS = "blocks"  # one native block program: fused layers + linear permutations in C
+    STAGES = "stages"  # stage by stage from Python (native layer kernels, torch elsewhere)
+
+    @classmethod
+    def parse(cls, value: str | Engine) -> Engine:
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"engine={value!r} is not supported; use one of {[e.value for e in cls]}") from None
+
+
+def _native_missing() -> bool:
+    return not native_ok(torch.empty(0))
+
+
 class CompiledCircuit:
     """A circuit compiled for repeated evaluation. Holds no trainable state.
 
@@ -60,20 +81,23 @@ class CompiledCircuit:
             A real dtype for a complex circuit is promoted to its complex counterpart.
         diff_method: ``"adjoint"`` (default), ``"backprop"`` or ``"parameter_shift"``.
         device: where states live (default CPU).
-        gate_program: run the whole circuit as one native gate program (CPU, native kernels
-            built) for the ``adjoint`` method and gradient-free runs. Default ``None`` chooses per
-            call (:meth:`uses_gate_program`): circuits with parameterised two-qubit gates up to 14
-            qubits, and any circuit while ``batch * 2**n <= 2048``; others run stage by stage.
+        engine: how a run is executed on CPU with the native kernels built: ``"gates"`` (the
+            whole circuit as one native gate program, gate by gate), ``"blocks"`` (shared
+            single-qubit layers and CNOT/SWAP/X networks as one native block program), ``"stages"``
+            (stage by stage from Python; dense two-qubit stages in torch) or ``"auto"`` (default,
+            chosen per call by :meth:`engine_for`). Results agree to rounding; only speed differs.
+            ``backprop`` always runs stage by stage in torch.
     """
 
     def __init__(self, circuit: Circuit, *, dtype: torch.dtype | None = None,
                  diff_method: str | DiffMethod = "adjoint", device: torch.device | str | None = None,
-                 gate_program: bool | None = None) -> None:
+                 engine: str | Engine = "auto") -> None:
         self.circuit = circuit
         self.n_qubits = circuit.n_qubits
         self.n_params = circuit.n_params
         self.n_inputs = circuit.n_inputs
         self.diff_method = DiffMethod.parse(diff_method)
+        self.engine = Engine.parse(engine)
         if dtype is not None and dtype not in _REAL:
             raise ValueError(f"dtype={dtype} is not supported; use float32, float64, complex64 or complex128")
         base = dtype or torch.float32
@@ -91,17 +115,27 @@ class CompiledCircuit:
         self._group_rows = [torch.tensor(g.rows, device=self.device) for g in groups]
         self._group_full = [self._covers_table(g, groups) for g in groups]
         self._layer_batches = self._batch_layers()
-        self.gate_program = gate_program  # None: chosen per call by uses_gate_program
-        if self.device.type == "cpu" and gate_program is not False:
+        shared_layers = not any(per_sample for per_sample, _ in self._layer_batches)
+        self._blocks = block_program(self.program) if shared_layers and self.device.type == "cpu" else None
+        if self.engine is Engine.BLOCKS and self._blocks is None:
+            raise ValueError(
+                "engine='blocks' runs circuits of shared single-qubit gates and CNOT/SWAP/X networks only; "
+                "this one has per-sample inputs, parameterised two-qubit gates or phases: use engine='auto'"
+            )
+        if self.engine in (Engine.AUTO, Engine.GATES):
             self._gp_ops = torch.tensor(self.program.gate_ops, dtype=torch.int32).reshape(-1, 4)
             c2 = torch.tensor(np.stack(self.program.const2)) if self.program.const2 else torch.zeros(0, 4, 4)
             self._gp_const = (c2.real if not self.dtype.is_complex else c2).to(self.dtype).contiguous()
 
-    def uses_gate_program(self, batch: int) -> bool:
-        """Whether a run over ``batch`` samples goes through the native gate program (on CPU)."""
-        if self.device.type != "cpu" or self.gate_program is False:
-            return False
-        return True if self.gate_program else _use_gate_program(self.program, batch)
+    def engine_for(self, batch: int) -> Engine:
+        """The engine a run over ``batch`` samples uses (``STAGES`` off CPU or without native kernels)."""
+        if self.device.type != "cpu" or _native_missing():
+            return Engine.STAGES
+        if self.engine is not Engine.AUTO:
+            return self.engine
+        if _use_gate_program(self.program, batch):
+            return Engine.GATES
+        return Engine.BLOCKS if self._blocks is not None else Engine.STAGES
 
     def _covers_table(self, grp, groups) -> bool:
         """True when ``grp`` is the only group of its table and its rows are 0..len-1 in order."""
@@ -175,23 +209,40 @@ class CompiledCircuit:
                       shift: tuple[int, int, int, float] | None = None) -> list[Tensor | None]:
         """One matrix tensor per stage (None for fixed permutation stages)."""
         (sh1, ps1), (sh2, ps2) = self._tables(weights, inputs, shift)
-        eye = torch.eye(2, dtype=self.dtype, device=self.device)[None]
-        tab = torch.cat([sh1, eye])
         out: list[Tensor | None] = [None] * len(self.program.stages)
-        for (per_sample, _depth), (ids, index, sizes) in self._layer_batches.items():
-            if per_sample:  # (B, depth, wires of all these stages, 2, 2)
-                m = torch.cat([tab.expand(ps1.shape[0], *tab.shape), ps1], 1)[:, index]
-            else:
-                m = tab[index]
-            acc = m.select(-4, 0)
-            for dd in range(1, m.shape[-4]):
-                acc = m.select(-4, dd) @ acc
-            for i, part in zip(ids, acc.split(sizes, dim=-3)):
+        for key, (ids, _index, sizes) in self._layer_batches.items():
+            for i, part in zip(ids, self._layer_mats(key, sh1, ps1).split(sizes, dim=-3)):
                 out[i] = part
         for i, st in enumerate(self.program.stages):
             if isinstance(st, DenseStage):
                 out[i] = ps2[:, st.row] if st.per_sample else sh2[st.row]
         return out
+
+    def _layer_mats(self, key: tuple[bool, int], sh1: Tensor, ps1: Tensor) -> Tensor:
+        """Fused matrices of all layer stages of one (per-sample, depth) group, in stage order:
+        ``(wires, 2, 2)`` or per-sample ``(B, wires, 2, 2)``."""
+        index = self._layer_batches[key][1]
+        tab = torch.cat([sh1, torch.eye(2, dtype=self.dtype, device=self.device)[None]])
+        if key[0]:  # (B, depth, wires of all these stages, 2, 2)
+            m = torch.cat([tab.expand(ps1.shape[0], *tab.shape), ps1], 1)[:, index]
+        else:
+            m = tab[index]
+        acc = m.select(-4, 0)
+        for dd in range(1, m.shape[-4]):
+            acc = m.select(-4, dd) @ acc
+        return acc
+
+    def _packed_layers(self, weights: Tensor, shift: tuple[int, int, int, float] | None = None) -> Tensor:
+        """The block program's ``(total_nw, 2, 2)`` layer matrices."""
+        (sh1, ps1), _ = self._tables(weights, None, shift)
+        if not self._layer_batches:
+            return torch.zeros(0, 2, 2, dtype=self.dtype, device=self.device)
+        if len(self._layer_batches) == 1:
+            return self._layer_mats(next(iter(self._layer_batches)), sh1, ps1).contiguous()
+        parts: list[tuple[int, Tensor]] = []  # layers of several depths: back into stage order
+        for key, (ids, _index, sizes) in self._layer_batches.items():
+            parts.extend(zip(ids, self._layer_mats(key, sh1, ps1).split(sizes, dim=-3)))
+        return torch.cat([p for _, p in sorted(parts, key=lambda t: t[0])])
 
     def _batch_layers(self) -> dict[tuple[bool, int], tuple[list[int], Tensor, list[int]]]:
         """Layer stages grouped by (per-sample, depth): one gather and one split per group."""
@@ -227,15 +278,21 @@ class CompiledCircuit:
         """Final flat state without a graph (``shift``: one parameter occurrence shifted)."""
         with torch.no_grad():
             s0 = self._zero_state(b)
-            if self.uses_gate_program(b) and native_ok(s0):
+            engine = self.engine_for(b)
+            if engine is Engine.GATES:
                 return gate_program_forward(s0, self._gp_ops, self._gp_tables(weights, inputs, shift), self._gp_const)
+            if engine is Engine.BLOCKS:
+                return self._blocks.forward(s0, self._packed_layers(weights, shift))
             return run_nograd(self.program, s0, self.stage_tensors(weights, inputs, shift))
 
     def _run_flat(self, weights: Tensor, inputs: Tensor | None, b: int) -> Tensor:
         if not torch.is_grad_enabled():
             return self.run_nograd(weights, inputs, b)
-        if self.uses_gate_program(b) and self.diff_method is DiffMethod.ADJOINT and native_ok(weights):
+        engine = self.engine_for(b) if self.diff_method is DiffMethod.ADJOINT else Engine.STAGES
+        if engine is Engine.GATES:
             return _GateProgramRun.apply(self, b, *self._gp_tables(weights, inputs))
+        if engine is Engine.BLOCKS:
+            return _BlockRun.apply(self, b, self._packed_layers(weights))
         tensors = self.stage_tensors(weights, inputs)
         s0 = self._zero_state(b)
         if self.diff_method is DiffMethod.BACKPROP:
@@ -345,6 +402,22 @@ class _GateProgramRun(torch.autograd.Function):
         wanted = [ctx.needs_input_grad[2 + i] and t.numel() > 0 for i, t in enumerate(tables)]
         grads = gate_program_adjoint(psi, g, cc._gp_ops, tables, cc._gp_const, wanted)
         return (None, None, *grads)
+
+
+class _BlockRun(torch.autograd.Function):
+    """Packed layer matrices -> final state through the native block program, and back."""
+
+    @staticmethod
+    def forward(ctx, cc: CompiledCircuit, b: int, packed: Tensor) -> Tensor:  # type: ignore[override]
+        out = cc._blocks.forward(cc._zero_state(b), packed)
+        ctx.cc = cc
+        ctx.save_for_backward(out, packed)
+        return out
+
+    @staticmethod
+    def backward(ctx, g: Tensor):  # type: ignore[override]
+        out, packed = ctx.saved_tensors
+        return None, None, ctx.cc._blocks.adjoint(out, g, packed)
 
 
 class _AdjointRun(torch.autograd.Function):

@@ -14,7 +14,8 @@ from torch import Tensor
 
 from qtrain.sim.program import LayerStage, MonomialStage, Program
 
-__all__ = ["native_ok", "native_forward", "native_adjoint", "gate_program_forward", "gate_program_adjoint"]
+__all__ = ["native_ok", "native_forward", "native_adjoint", "gate_program_forward", "gate_program_adjoint",
+           "BlockProgram", "block_program"]
 
 try:
     from qtrain.sim import _native
@@ -122,3 +123,70 @@ def gate_program_adjoint(psi: Tensor, g: Tensor, ops: Tensor, tables: Sequence[T
     grads = [torch.empty_like(t) if w else None for t, w in zip(tables, wanted)]
     _native.prog_adjoint(psi, g2, ops, [*tables, const2], grads)
     return grads
+
+
+class BlockProgram:
+    """A circuit of shared layers and linear permutations run in one native call per direction.
+
+    ``forward_desc`` / ``adjoint_desc``: int64 block records for ``_native.blocks_forward`` /
+    ``blocks_adjoint`` (the latter with the inverse permutations); ``total_nw``: rows of the
+    packed ``(total_nw, 2, 2)`` layer matrices, in stage order.
+    """
+
+    def __init__(self, n: int, forward_desc: Tensor, adjoint_desc: Tensor, total_nw: int) -> None:
+        self.n, self.forward_desc, self.adjoint_desc, self.total_nw = n, forward_desc, adjoint_desc, total_nw
+
+    def forward(self, s0: Tensor, packed: Tensor) -> Tensor:
+        spare = torch.empty_like(s0)
+        which = _native.blocks_forward(s0, spare, self.forward_desc, packed)
+        return spare if which else s0
+
+    def adjoint(self, psi: Tensor, g: Tensor, packed: Tensor) -> Tensor:
+        """dL/d packed matrices (``psi`` = final state, ``g`` = its gradient; neither is modified)."""
+        psi = psi.clone()
+        g2 = torch.empty_like(psi)
+        g2.copy_(g)
+        cross = torch.empty_like(packed)
+        _native.blocks_adjoint(psi, g2, torch.empty_like(psi), torch.empty_like(psi), self.adjoint_desc, packed, cross)
+        return cross @ packed
+
+
+def block_program(program: Program) -> BlockProgram | None:
+    """The block form of ``program``, or None when it has per-sample layers, dense two-qubit
+    stages, phases or non-linear permutations (those run stage by stage)."""
+    if _native is None or not _native.AVAILABLE:
+        return None
+    stages, n = program.stages, program.n
+    rec = _native.BLOCK_RECORD
+    fwd, inv = [], []
+    offset, i = 0, 0
+    while i < len(stages):
+        st = stages[i]
+        layer = st if isinstance(st, LayerStage) else None
+        perm = None
+        if layer is not None:
+            if layer.per_sample:
+                return None
+            if i + 1 < len(stages) and isinstance(stages[i + 1], MonomialStage):
+                perm = stages[i + 1]
+        elif isinstance(st, MonomialStage):
+            perm = st
+        else:
+            return None
+        if perm is not None and (perm.phases is not None or not _plan(perm, False).linear):
+            return None
+        kind = (1 if layer is not None else 0) | (2 if perm is not None else 0)
+        nw = len(layer.wires) if layer is not None else 0
+        for out, inverse in ((fwd, False), (inv, True)):
+            r = [0] * rec
+            r[0], r[1], r[2] = kind, nw, offset
+            if layer is not None:
+                r[4:4 + nw] = [n - 1 - w for w in layer.wires]
+            if perm is not None:
+                plan = _plan(perm, inverse)
+                r[3] = plan.const
+                r[4 + _native.MAX_QUBITS:4 + _native.MAX_QUBITS + n] = list(plan.cols)
+            out.append(r)
+        offset += nw
+        i += 1 + (layer is not None and perm is not None)
+    return BlockProgram(n, torch.tensor(fwd, dtype=torch.int64), torch.tensor(inv, dtype=torch.int64), offset)

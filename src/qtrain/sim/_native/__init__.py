@@ -95,6 +95,10 @@ __all__ = [
     "PermPlan",
     "diag_apply_",
     "prog_forward",
+    "blocks_forward",
+    "blocks_adjoint",
+    "BLOCK_RECORD",
+    "MAX_QUBITS",
     "prog_adjoint",
     "info",
 ]
@@ -593,6 +597,54 @@ def prog_adjoint(psi: torch.Tensor, g: torch.Tensor, ops: torch.Tensor, tables, 
         gptr.append(gr.data_ptr())
     _ext.prog_adjoint(psi.data_ptr(), g.data_ptr(), B, n, code, ops.data_ptr(), ops.shape[0], *ptrs, *rows,
                       *gptr, _nth(nthreads))
+
+
+MAX_QUBITS = 48  # QT_MAXQ of the extension
+BLOCK_RECORD = 4 + 2 * MAX_QUBITS  # int64 values per block record (QT_BLK_REC)
+
+
+def _blocks_args(state, desc, mats):
+    B, n, code = _check_state(state, "state")
+    if not isinstance(desc, torch.Tensor) or desc.dtype != torch.int64 or desc.dim() != 2 or \
+            desc.shape[1] != BLOCK_RECORD or not desc.is_contiguous():
+        raise ValueError(f"desc must be a contiguous int64 tensor of shape (nblocks, {BLOCK_RECORD})")
+    if mats.dtype != state.dtype or mats.dim() != 3 or mats.shape[1:] != (2, 2) or not mats.is_contiguous():
+        raise ValueError(f"mats must be a contiguous (total_nw, 2, 2) tensor of dtype {state.dtype}")
+    if (state.dtype.is_complex and mats.is_conj()) or mats.is_neg():
+        raise ValueError("mats has a lazy conj/neg bit; call resolve_conj()/resolve_neg() first")
+    return B, n, code
+
+
+def blocks_forward(state: torch.Tensor, spare: torch.Tensor, desc: torch.Tensor, mats: torch.Tensor,
+                   nthreads: Optional[int] = None) -> int:
+    """Run a block program (layers of ``mats`` rows, linear permutations); returns 0 when the
+    result is in ``state``, 1 when it is in ``spare`` (the other buffer is scratch)."""
+    _need()
+    B, n, code = _blocks_args(state, desc, mats)
+    if spare.shape != state.shape or spare.dtype != state.dtype or not spare.is_contiguous() or _overlap(spare, state):
+        raise ValueError("spare must be a separate contiguous tensor like state")
+    return _ext.blocks_forward(state.data_ptr(), spare.data_ptr(), B, n, code, desc.shape[0], desc.data_ptr(),
+                               mats.data_ptr(), mats.shape[0], _nth(nthreads))
+
+
+def blocks_adjoint(psi: torch.Tensor, g: torch.Tensor, psi_spare: torch.Tensor, g_spare: torch.Tensor,
+                   desc: torch.Tensor, mats: torch.Tensor, cross: torch.Tensor,
+                   nthreads: Optional[int] = None) -> int:
+    """Adjoint walk of a block program (``desc`` with the inverse permutations); ``cross`` gets
+    each layer's cross matrix (``dL/dmats = cross @ mats``); returns which pair (0: psi/g,
+    1: the spares) holds the state and gradient before the first block."""
+    _need()
+    B, n, code = _blocks_args(psi, desc, mats)
+    for name, t in (("g", g), ("psi_spare", psi_spare), ("g_spare", g_spare)):
+        if t.shape != psi.shape or t.dtype != psi.dtype or not t.is_contiguous():
+            raise ValueError(f"{name} must be a contiguous tensor like psi")
+    if _any_overlap(psi, g, psi_spare, g_spare):
+        raise ValueError("psi, g, psi_spare and g_spare must not overlap")
+    if cross.shape != mats.shape or cross.dtype != mats.dtype or not cross.is_contiguous():
+        raise ValueError("cross must be a contiguous tensor like mats")
+    return _ext.blocks_adjoint(psi.data_ptr(), g.data_ptr(), psi_spare.data_ptr(), g_spare.data_ptr(), B, n, code,
+                               desc.shape[0], desc.data_ptr(), mats.data_ptr(), mats.shape[0], cross.data_ptr(),
+                               _nth(nthreads))
 
 
 def info() -> dict:

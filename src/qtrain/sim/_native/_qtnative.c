@@ -1723,9 +1723,12 @@ static PyObject *py_build_info(PyObject *self, PyObject *unused)
 }
 
 #include "_qtprog.c"
+#include "_qtblocks.c"
 
 static PyMethodDef methods[] = {
     {"prog_forward", (PyCFunction)(void (*)(void))py_prog_forward, METH_FASTCALL, NULL},
+    {"blocks_forward", (PyCFunction)(void (*)(void))py_blocks_forward, METH_FASTCALL, NULL},
+    {"blocks_adjoint", (PyCFunction)(void (*)(void))py_blocks_adjoint, METH_FASTCALL, NULL},
     {"prog_adjoint", (PyCFunction)(void (*)(void))py_prog_adjoint, METH_FASTCALL, NULL},
     {"layer_apply", (PyCFunction)(void (*)(void))py_layer_apply, METH_FASTCALL, NULL},
     {"layer_adjoint", (PyCFunction)(void (*)(void))py_layer_adjoint, METH_FASTCALL, NULL},
