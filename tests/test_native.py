@@ -668,3 +668,21 @@ def test_gate_program_rejects_bad_ops():
         nt.prog_forward(s, torch.tensor([[0, 0, 0, 0]], dtype=torch.int32), [torch.zeros(2, 4, 4), None, None, None, None])
     with pytest.raises(ValueError, match="ops must be an int32 tensor of shape"):
         nt.prog_forward(s, torch.tensor([[0, 0, 0, 0]]), [sh1, None, None, None, None])
+
+
+def test_gate_program_adjoint_is_thread_count_invariant():
+    """Large enough to split the batch over 2 threads: shared gradients are summed over slots."""
+    gen = torch.Generator().manual_seed(5)
+    n, B, dtype = 10, 48, torch.complex128
+    sh1 = torch.stack([_unitary(2, dtype, gen) for _ in range(n)])
+    sh2 = torch.stack([_unitary(4, dtype, gen) for _ in range(n - 1)])
+    ops = torch.tensor([[0, q, 0, q] for q in range(n)] + [[2, q, q + 1, q] for q in range(n - 1)], dtype=torch.int32)
+    psi0, g0 = rand_state(B, n, dtype, gen), rand_state(B, n, dtype, gen)
+    out = []
+    for nth in (1, 2):
+        psi, g = psi0.clone(), g0.clone()
+        grads = [torch.empty_like(sh1), None, torch.empty_like(sh2), None]
+        nt.prog_adjoint(psi, g, ops, [sh1, None, sh2, None, None], grads, nthreads=nth)
+        out.append((psi, g, grads[0], grads[2]))
+    for a, b in zip(*out):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
