@@ -20,7 +20,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = {
     "sim": ("sim.md", None),
     "qet": ("qet_table2.md", "## Accuracy per SNR"),
-    "pilot": ("pilot_table2.md", None),
+    "pilot": ("pilot_readme.md", None),  # composed by bench_pilot*.py from pilot_table2/heuristics/fig3c.md
     "qt_step": ("qt_step.md", None),
 }
 
