@@ -161,7 +161,8 @@ def reading(raw: dict[str, Any]) -> list[str]:
         out.append(f"- Small systems with exhaustive search ({', '.join(small)}): HQCNN reaches "
                    f"{_span([means[r]['hqcnn'] for r in small])} of exhaustive (paper: "
                    f"{_span([paper_ratio(r, 'hqcnn', 'exhaustive') for r in small])}); random "
-                   f"{_span([means[r]['random'] for r in small])}, Master-AP {_span([means[r]['master_ap'] for r in small])}, "
+                   f"{_span([means[r]['random'] for r in small])}, "
+                   f"Master-AP {_span([means[r]['master_ap'] for r in small])}, "
                    f"local search seeded by Master-AP {_span([means[r]['local_search'] for r in small])}.")
     if other:
         best = [max(v for k, v in means[r].items() if k in LEARNERS) for r in other]
@@ -170,8 +171,9 @@ def reading(raw: dict[str, Any]) -> list[str]:
                    f"{_span([paper_ratio(r, 'hqcnn', 'location') for r in other])}); best learner of any kind "
                    f"{_span(best)}; local search {_span([means[r]['local_search'] for r in other])}.")
     gap = [means[r]["hqcnn"] - means[r]["random"] for r in rows]
-    out.append(f"- HQCNN minus random: {100 * min(gap):+.1f} to {100 * max(gap):+.1f} points of the ratio; the MLP with the HQCNN's parameter count is within "
-               f"{max(abs(means[r]['mlp_matched'] - means[r]['hqcnn']) for r in rows if 'mlp_matched' in means[r]):.3f} "
+    matched = max(abs(means[r]["mlp_matched"] - means[r]["hqcnn"]) for r in rows if "mlp_matched" in means[r])
+    out.append(f"- HQCNN minus random: {100 * min(gap):+.1f} to {100 * max(gap):+.1f} points of the ratio; "
+               f"the MLP with the HQCNN's parameter count is within {matched:.3f} "
                "of the HQCNN on every row.")
     return out
 
@@ -245,11 +247,11 @@ def compose_readme(out: Path = RESULTS / "pilot_readme.md") -> Path:
         skip = False
         for line in (RESULTS / name).read_text().splitlines():
             skip = skip or line.startswith("<details>")
-            if not skip and not line.startswith("# "):
-                body.append("####" + line[2:] if line.startswith("## ") else line)
+            if not skip and not (line.startswith("# ") and name == README_PARTS[0]):  # README has that heading
+                body.append("####" + line.lstrip("#") if line.startswith(("# ", "## ")) else line)
             skip = skip and not line.startswith("</details>")
-        body += [f"(Per-row tables with Mbit/s and spreads: `benchmarks/results/{name}`.)", ""] if name == README_PARTS[0] \
-            else [""]
+        more = f"(Per-row tables with Mbit/s and spreads: `benchmarks/results/{name}`.)"
+        body += [more, ""] if name == README_PARTS[0] else [""]
     text = "\n".join(body)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
@@ -268,7 +270,8 @@ def bench(rows: list[str], seeds: list[int], model: str, sets: list[str], varian
     cmd = (f"python benchmarks/bench_pilot.py --rate-models {model} --rows {' '.join(rows)} "
            f"--seeds {' '.join(map(str, seeds))}" + (f" --variant {variant}" if variant else ""))
     meta = {"seeds": seeds, "sets": sets, "command": cmd, "wall_min": (time.perf_counter() - t0) / 60,
-            "protocol": "unsupervised sum-rate loss (eq. (8) soft relaxation unless overridden), 192 training scenarios, 15 epochs, batch 16, "
+            "protocol": "unsupervised sum-rate loss (eq. (8) soft relaxation unless overridden), 192 training "
+                        "scenarios, 15 epochs, batch 16, "
                         "Adam lr 1e-2, HQCNN 8 qubits; overrides " + ", ".join(f"`{x}`" for x in sets)}
     merged = {r: new.get(r) or old[r] for r in TABLE_II if r in new or r in old}
     path.write_text(json.dumps({"meta": meta, "rows": merged}, indent=1))

@@ -103,7 +103,8 @@ def render(preset: str, seeds: list[int], runs: list[dict[str, Any]], wall_min: 
              f"per seed: noiseless, with depolarizing p = {cfg.noise_p} after every gate (density matrix), and "
              f"ZNE ({cfg.zne_method}, scales {list(cfg.zne_scales)}) of the readout. Seeds {seeds}, mean ± std. "
              f"Command: `python benchmarks/bench_pilot_fig3c.py --preset {preset} --seeds "
-             f"{' '.join(map(str, seeds))}` ({wall_min:.1f} min wall, one thread, on a shared 2-core machine). The paper (system (40, 2, 20, 10)) gives "
+             f"{' '.join(map(str, seeds))}` ({wall_min:.1f} min wall, one thread, on a shared 2-core machine)."
+             " The paper (system (40, 2, 20, 10)) gives "
              "this only as a plot: noisy falls further below noiseless as qubits grow, ZNE recovers most of it.", "",
              "| qubits | trainable params | noiseless | noisy (p = 0.1) | ZNE | users on the noiseless pilot "
              "(noisy / ZNE) | mean abs logit error (noisy / ZNE) | QCNN readout kept under noise | "
