@@ -117,7 +117,7 @@ class CompiledCircuit:
         self._layer_batches = self._batch_layers()
         shared_layers = not any(per_sample for per_sample, _ in self._layer_batches)
         self._blocks = block_program(self.program) if shared_layers and self.device.type == "cpu" else None
-        if self.engine is Engine.BLOCKS and self._blocks is None:
+        if self.engine is Engine.BLOCKS and self._blocks is None and not _native_missing():
             raise ValueError(
                 "engine='blocks' runs circuits of shared single-qubit gates and CNOT/SWAP/X networks only; "
                 "this one has per-sample inputs, parameterised two-qubit gates or phases: use engine='auto'"
