@@ -21,46 +21,33 @@ Example:
 """
 from __future__ import annotations
 
-import enum
 from typing import Sequence
 
 import torch
 from torch import Tensor, nn
+
+from qtrain.choices import ChoiceEnum, argument
 
 __all__ = ["Bits", "Transform", "ProbTransform", "basis_bits"]
 
 _POW_EPS = 1e-12  # keeps d/dp of base**alpha finite (alpha < 1) when a probability underflows to 0
 
 
-class Bits(str, enum.Enum):
+@argument("bits", "is unknown")
+class Bits(ChoiceEnum):
     """Bit-feature encoding of a basis state's label."""
 
     ZERO_ONE = "01"  # Quantum-Train paper
     PLUS_MINUS_ONE = "pm1"  # QET paper and the official Quantum-Train code
 
-    @classmethod
-    def parse(cls, value: str | Bits) -> Bits:
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(f"bits={value!r} is unknown; use one of {[b.value for b in cls]}") from None
 
-
-class Transform(str, enum.Enum):
+@argument("transform", "is unknown")
+class Transform(ChoiceEnum):
     """How a probability becomes the last input feature of the mapping network."""
 
     RAW = "raw"  # Quantum-Train paper
     SCALED = "scaled"  # p * 2**n
     TANH_POWER = "tanh_power"  # official Quantum-Train code
-
-    @classmethod
-    def parse(cls, value: str | Transform) -> Transform:
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(
-                f"transform={value!r} is unknown; use one of {[t.value for t in cls]}"
-            ) from None
 
 
 def basis_bits(n_qubits: int, n_rows: int, bits: str | Bits = "pm1", *, start: int = 0,

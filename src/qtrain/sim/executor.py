@@ -10,14 +10,13 @@ Example:
 """
 from __future__ import annotations
 
-import enum
-
-import numpy as np
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from qtrain.choices import ChoiceEnum, argument
 from qtrain.sim import measure
 from qtrain.sim.circuit import Circuit, Input
 from qtrain.sim.memory import check_state_fits
@@ -29,21 +28,13 @@ from qtrain.sim.program import DenseStage, LayerStage, Program, compile_program
 __all__ = ["CompiledCircuit", "DiffMethod", "Engine"]
 
 
-class DiffMethod(str, enum.Enum):
+@argument("diff_method")
+class DiffMethod(ChoiceEnum):
     """How gradients are computed."""
 
     BACKPROP = "backprop"  # torch autograd through every gate
     ADJOINT = "adjoint"  # reverse pass recomputing states: memory independent of depth
     PARAMETER_SHIFT = "parameter_shift"  # hardware-compatible, works with shots
-
-    @classmethod
-    def parse(cls, value: str | DiffMethod) -> DiffMethod:
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(
-                f"diff_method={value!r} is not supported; use one of {[m.value for m in cls]}"
-            ) from None
 
 
 _REAL = {torch.float32: torch.float32, torch.float64: torch.float64,
@@ -52,20 +43,14 @@ _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128,
             torch.complex64: torch.complex64, torch.complex128: torch.complex128}
 
 
-class Engine(str, enum.Enum):
+@argument("engine")
+class Engine(ChoiceEnum):
     """How a run is executed (see :class:`CompiledCircuit`); results agree, speed differs."""
 
     AUTO = "auto"
     GATES = "gates"  # one native gate program: every gate in C, one sample's state at a time
     BLOCKS = "blocks"  # one native block program: fused layers + linear permutations in C
     STAGES = "stages"  # stage by stage from Python (native layer kernels, torch elsewhere)
-
-    @classmethod
-    def parse(cls, value: str | Engine) -> Engine:
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(f"engine={value!r} is not supported; use one of {[e.value for e in cls]}") from None
 
 
 def _native_missing() -> bool:

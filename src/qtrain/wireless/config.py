@@ -9,10 +9,11 @@ silent, Ngo et al., "Cell-free massive MIMO versus small cells", IEEE TWC 16(3),
 """
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+from qtrain.choices import ChoiceEnum
 
 __all__ = ["RateModel", "Shadowing", "SystemConfig", "BOLTZMANN"]
 
@@ -20,16 +21,7 @@ BOLTZMANN = 1.381e-23
 """Boltzmann constant as written in Ngo et al.'s and the public codes' noise formula (J/K)."""
 
 
-class _ParsableEnum(str, enum.Enum):
-    @classmethod
-    def parse(cls, value: str | _ParsableEnum, arg: str) -> Any:
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(f"{arg}={value!r} is not supported; use one of {[m.value for m in cls]}") from None
-
-
-class RateModel(_ParsableEnum):
+class RateModel(ChoiceEnum):
     """Which downlink rate expression scores a pilot assignment.
 
     ``closed_form`` (default) is the conjugate-beamforming closed form of the paper's eq. (3)
@@ -48,7 +40,7 @@ class RateModel(_ParsableEnum):
     PAPER_CODE_COMPAT = "paper_code_compat"
 
 
-class Shadowing(_ParsableEnum):
+class Shadowing(ChoiceEnum):
     """Log-normal shadowing model (applied only to links longer than ``d1_km``)."""
 
     NONE = "none"

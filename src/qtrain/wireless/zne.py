@@ -16,11 +16,12 @@ Example:
 """
 from __future__ import annotations
 
-import enum
 from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
+
+from qtrain.choices import ChoiceEnum, argument
 
 __all__ = ["Extrapolation", "richardson_weights", "extrapolate", "zne", "DEFAULT_SCALES"]
 
@@ -28,18 +29,12 @@ DEFAULT_SCALES: tuple[float, ...] = (1.0, 2.0, 3.0)
 """Noise scale factors used unless told otherwise."""
 
 
-class Extrapolation(str, enum.Enum):
+@argument("method")
+class Extrapolation(ChoiceEnum):
     """How the zero-noise value is read off the scaled runs."""
 
     RICHARDSON = "richardson"
     LINEAR = "linear"
-
-    @classmethod
-    def parse(cls, value: str | Extrapolation) -> Extrapolation:
-        try:
-            return cls(value)
-        except ValueError:
-            raise ValueError(f"method={value!r} is not supported; use one of {[m.value for m in cls]}") from None
 
 
 def _check_scales(scales: Sequence[float]) -> list[float]:
