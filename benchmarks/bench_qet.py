@@ -2,13 +2,15 @@
 
 Every row runs the ``qet_amc`` recipe through :func:`qtrain.recipes.run` with its paper preset
 (``mcnet_classical``, ``qet5`` ... ``qet9``, ``qet_mlp17``) and the same protocol overrides: the same
-generated data, epochs, batch, learning rate, thread count and seeds for all rows, one process, one
-after the other (so T_e ratios compare rows measured on the same machine in the same run).
+generated data, epochs, batch, learning rate, thread count and seeds for all rows. Rows train one
+after the other in one process, or split with ``--rows`` over parallel processes whose saved results
+``--reuse`` merges (the protocols must match).
 
 Writes to ``benchmarks/results/``:
 
 * ``qet_table2.md``: Table 2 "ours vs paper" (trainable, dC, accuracy, accuracy loss, T_e, T_e ratio),
-  with the protocol, plus the per-SNR accuracies and the Fig. 5 validation losses. Rows train one
+  with the protocol and the issue's targets for QET-6, plus the per-SNR accuracies, the validation
+  accuracy per epoch of every row and the Fig. 5 validation losses. Rows train one
   after the other, so their T_e see different machine loads; the T_e *ratio* is therefore also
   measured separately: each row's model is timed in interleaved rounds of training steps (median
   seconds per step, the same load for every row);
@@ -16,9 +18,12 @@ Writes to ``benchmarks/results/``:
 * ``qet_fig5_val_loss.png``: validation loss per epoch, MLP mapping vs Multimodel mapping (Fig. 5);
 * ``qet_confusion_high_snr.png``: test confusion matrices at high SNR, MC-Net and QET-6.
 
-    python benchmarks/bench_qet.py                          # ~15-20 min on 2 shared cores
+    python benchmarks/bench_qet.py                          # ~8 min on 2 shared cores (tiny protocol)
     python benchmarks/bench_qet.py --n-per-key 100 --epochs 10 --seeds 0 1 2
     python benchmarks/bench_qet.py --reuse                   # redo timing and reports from the saved runs
+    python benchmarks/bench_qet.py --rows MC-Net QET-5 --save a.json &  # rows split over two processes,
+    python benchmarks/bench_qet.py --rows QET-6 QET-7 --save b.json     # then merged:
+    python benchmarks/bench_qet.py --reuse a.json b.json --readme
 """
 from __future__ import annotations
 
@@ -54,8 +59,10 @@ def protocol_overrides(a: argparse.Namespace) -> list[str]:
             "plots=false", f"cache_dir={a.out / '.cache'}"]
 
 
-def run_rows(a: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
-    """Train every row for every seed; returns row -> list of (model summary + metrics records)."""
+def run_rows(a: argparse.Namespace) -> dict[str, Any]:
+    """Train every row for every seed; ``{"meta": protocol + wall time, "rows": row -> list of (model summary +
+    metrics records)}``, saved to ``<out>/<save>`` after each row (a stopped process keeps its finished rows)."""
+    load0, t0 = os.getloadavg()[0], time.perf_counter()
     out: dict[str, list[dict[str, Any]]] = {}
     for name in a.rows:
         extra = ["models=classical"] if name == "MC-Net" else ["models=qet"]
@@ -68,7 +75,26 @@ def run_rows(a: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
             entry = {**res.summary["models"][tag], "data": res.summary["data"], "run_dir": str(res.run_dir),
                      "epochs": [r for r in records if r.get("kind") != "final"]}
             out.setdefault(name, []).append(entry)
-    return out
+        meta = {"wall_s": time.perf_counter() - t0, "load": [load0, os.getloadavg()[0]], "n_per_key": a.n_per_key,
+                "epochs": a.epochs, "patience": a.patience, "mlp_blocks": a.mlp_blocks, "seeds": a.seeds}
+        blob = {"meta": meta, "rows": out}
+        (a.out / a.save).write_text(json.dumps(blob, indent=1, default=str))
+    return blob
+
+
+def merge_saved(paths: list[Path]) -> dict[str, Any]:
+    """One results blob from files saved by ``--rows`` subsets (e.g. parallel processes); protocols must match."""
+    blobs = [json.loads(path.read_text()) for path in paths]
+    keys = ("n_per_key", "epochs", "patience", "mlp_blocks", "seeds")
+    bad = [f"{path}: {[blob['meta'][k] for k in keys]}" for path, blob in zip(paths, blobs)
+           if any(blob["meta"][k] != blobs[0]["meta"][k] for k in keys)]
+    if bad:
+        raise ValueError(f"saved results differ in protocol {keys}: {bad}; merge only runs of one protocol")
+    rows = {n: r for blob in blobs for n, r in blob["rows"].items()}
+    parts = [{"file": path.name, "rows": list(blob["rows"]), "wall_s": blob["meta"]["wall_s"],
+              "load": blob["meta"]["load"]} for path, blob in zip(paths, blobs)]
+    meta = {**blobs[0]["meta"], "parts": parts, "wall_s": max(x["wall_s"] for x in parts)}
+    return {"meta": meta, "rows": {n: rows[n] for n in ROWS if n in rows}}
 
 
 def time_steps(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
@@ -175,11 +201,47 @@ def _protocol(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], meta:
         "(paper preset: 50).", "",
         "Paper protocol: real RML2016.10A (220,000 windows, 132k train), up to 500 epochs, early stopping 30, "
         f"RTX 4090 + TorchQuantum. Machine here: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs, "
-        f"torch {torch.__version__}. Training: wall time {meta['wall_s'] / 60:.1f} min, 1-min load average "
-        f"{meta['load'][0]:.1f} before / {meta['load'][1]:.1f} after. Step timing: {a.time_rounds} interleaved rounds "
+        f"torch {torch.__version__}. Training: {_training_text(meta)}. Step timing: {a.time_rounds} interleaved rounds "
         f"x {a.time_steps} steps after {a.time_warmup} warm-up steps, load {meta['time_load'][0]:.1f} / "
         f"{meta['time_load'][1]:.1f}.", "",
     ]
+
+
+def _training_text(meta: dict[str, Any]) -> str:
+    parts = meta.get("parts") or [{"rows": None, "wall_s": meta["wall_s"], "load": meta["load"]}]
+    each = [f"{'rows ' + ', '.join(x['rows']) + ': ' if x['rows'] else ''}wall time {x['wall_s'] / 60:.1f} min, "
+            f"1-min load average {x['load'][0]:.1f} before / {x['load'][1]:.1f} after" for x in parts]
+    if len(each) == 1:
+        return each[0]
+    return f"{len(each)} processes in parallel ({'; '.join(each)})"
+
+
+def target_lines(res: dict[str, list[dict[str, Any]]], step_s: dict[str, list[float]]) -> list[str]:
+    """The issue's bar for QET-6: accuracy within 1 point of MC-Net, T_e at most 1.5x MC-Net's."""
+    if "MC-Net" not in res or "QET-6" not in res:
+        return []
+    acc = {n: statistics.fmean(100 * r["overall_acc"] for r in res[n]) for n in ("MC-Net", "QET-6")}
+    te = {n: statistics.fmean(r["T_e_s"] for r in res[n]) for n in ("MC-Net", "QET-6")}
+    loss, ratio = acc["MC-Net"] - acc["QET-6"], te["QET-6"] / te["MC-Net"]
+    line = (f"Targets (issue), QET-6 vs MC-Net at dC = {res['QET-6'][0]['delta_c_pct']:.2f} %: accuracy loss "
+            f"{loss:.2f} points (target <= 1: {'met' if loss <= 1 else 'not met'}); T_e ratio {ratio:.2f}x while "
+            f"training (target <= 1.5x: {'met' if ratio <= 1.5 else 'not met'})")
+    if "QET-6" in step_s and "MC-Net" in step_s:
+        step = statistics.median(step_s["QET-6"]) / statistics.median(step_s["MC-Net"])
+        line += f", {step:.2f}x per step interleaved ({'met' if step <= 1.5 else 'not met'})"
+    return [line + f". Paper: acc. loss {PAPER['QET-6'][3]} points at {PAPER['QET-6'][4] / PAPER['MC-Net'][4]:.1f}x "
+            "the classical epoch time.", ""]
+
+
+def val_acc_rows(res: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Validation accuracy (%) per epoch of every row (first seed), then the best-validation-loss epoch."""
+    curves = {n: runs[0]["epochs"] for n, runs in res.items()}
+    lines = ["| epoch | " + " | ".join(res) + " |", "|---:|" + "---:|" * len(res)]
+    for e in range(max(len(c) for c in curves.values())):
+        lines.append(f"| {e + 1} | " + " | ".join(f"{100 * c[e]['val_acc']:.1f}" if e < len(c) else ""
+                                                   for c in curves.values()) + " |")
+    best = [str(min(c, key=lambda r: r["val_loss"])["epoch"]) for c in curves.values()]
+    return lines + ["| best val-loss epoch | " + " | ".join(best) + " |"]
 
 
 def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], step_s: dict[str, list[float]],
@@ -189,22 +251,29 @@ def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], 
             *_protocol(a, res, meta),
             "Cells are `ours / paper`. acc = overall test accuracy over all 20 SNRs (%); acc. loss (eq. 13, points) "
             "and ratios are against our MC-Net row. T_e (eq. 15) = mean training seconds per epoch while training "
-            "(evaluation excluded; rows ran one after the other under different loads). Last column: median seconds "
+            "(evaluation excluded; rows trained one after the other, or in parallel processes, under different loads). Last column: median seconds "
             "per training step (batch 64), rows timed in interleaved rounds, and its ratio to MC-Net: the load-fair "
             "T_e ratio.", "",
             "| model | trainable | dC % (eq. 14) | acc % | peak acc % (ours) | acc. loss pts | T_e s | T_e ratio | "
             "s/step interleaved (ratio) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|", *table2_rows(res, step_s), "",
             "QET-9: 10,526 is not reachable with a CU3 chain (see `presets/qet_amc/qet9.yaml`); the closest chain "
-            "configuration (n_B = 239, 96 blocks) has 10,528.", "",
-            "## Accuracy per SNR (%, Fig. 4)", "", *snr_rows(res), ""]
+            "configuration (n_B = 239, 96 blocks) has 10,528.", "", *target_lines(res, step_s), *a.note,
+            "## Accuracy per SNR (%, Fig. 4)", "", *snr_rows(res), "",
+            "## Validation accuracy per epoch (%, first seed)", "", *val_acc_rows(res), ""]
     if fig5 := fig5_rows(res):
         text += ["## Validation loss per epoch, MLP vs Multimodel mapping (Fig. 5)", "", *fig5, ""]
-    text += [f"Command: `python benchmarks/bench_qet.py --n-per-key {meta['n_per_key']} --epochs {meta['epochs']} "
-             f"--patience {meta['patience']} --mlp-blocks {meta['mlp_blocks']} --seeds "
-             f"{' '.join(map(str, meta['seeds']))} --threads {a.threads}`" + (" (training), then the same with "
-                                                                              "`--reuse` (timing and reports)"
-                                                                              if a.reuse else ""), ""]
+    cmd = (f"python benchmarks/bench_qet.py --n-per-key {meta['n_per_key']} --epochs {meta['epochs']} --patience "
+           f"{meta['patience']} --mlp-blocks {meta['mlp_blocks']} --seeds {' '.join(map(str, meta['seeds']))} "
+           f"--threads {a.threads} --out {a.out}")
+    parts = meta.get("parts") or []
+    if len(parts) > 1:
+        runs = "; ".join(f"`{cmd} --rows {' '.join(x['rows'])} --save {x['file']}`" for x in parts)
+        text += [f"Commands: {runs} (in parallel), then `python benchmarks/bench_qet.py --reuse "
+                 f"{' '.join(x['file'] for x in parts)}` (timing and reports)", ""]
+    else:
+        text += [f"Command: `{cmd}`" + (" (training), then the same with `--reuse` (timing and reports)"
+                                        if a.reuse else ""), ""]
     path = a.results / "qet_table2.md"
     path.write_text("\n".join(text))
     return path
@@ -257,6 +326,21 @@ def _plot_confusions(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]]
     return _save(fig, a.results / "qet_confusion_high_snr.png")
 
 
+def _readme(results: Path) -> None:
+    """Refill README.md's qet section only, as ``update_readme.py`` does (the table, up to the per-SNR part)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from benchmarks.readme_tables import update_section
+    from benchmarks.update_readme import SECTIONS
+
+    fname, stop = SECTIONS["qet"]
+    text = (results / fname).read_text()
+    if stop in text:
+        text = text[: text.index(stop)] + f"(more in `benchmarks/results/{fname}`)\n"
+    update_section("qet", "\n".join(text.splitlines()[1:]).strip() + "\n")  # the README has its own heading
+
+
 def _save(fig: Any, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -277,26 +361,28 @@ def main() -> None:
     p.add_argument("--time-rounds", type=int, default=5, help="interleaved timing rounds")
     p.add_argument("--time-steps", type=int, default=8, help="training steps per row and round")
     p.add_argument("--time-warmup", type=int, default=3, help="untimed steps per row first")
-    p.add_argument("--reuse", action="store_true", help="skip training: reuse <out>/bench_qet_results.json")
+    p.add_argument("--save", default="bench_qet_results.json", help="file under --out where training saves results")
+    p.add_argument("--reuse", nargs="*", metavar="FILE", help="skip training: merge these saved files under --out "
+                                                             "(none named: --save)")
+    p.add_argument("--note", nargs="*", default=[], help="paragraphs added to the markdown after the targets")
+    p.add_argument("--readme", action="store_true", help="also refill README.md's qet section")
     p.add_argument("--out", type=Path, default=Path("runs/bench_qet"), help="parent folder of the run folders")
     p.add_argument("--results", type=Path, default=RESULTS, help="where the markdown and PNGs go")
     a = p.parse_args()
     a.results.mkdir(parents=True, exist_ok=True)
-    saved = a.out / "bench_qet_results.json"
-    if a.reuse:
-        blob = json.loads(saved.read_text())
+    if a.reuse is not None:
+        blob = merge_saved([a.out / f for f in (a.reuse or [a.save])])
     else:
-        load0, t0 = os.getloadavg()[0], time.perf_counter()
-        rows = run_rows(a)
-        meta = {"wall_s": time.perf_counter() - t0, "load": [load0, os.getloadavg()[0]], "n_per_key": a.n_per_key,
-                "epochs": a.epochs, "patience": a.patience, "mlp_blocks": a.mlp_blocks, "seeds": a.seeds}
-        blob = {"meta": meta, "rows": rows}
-        saved.write_text(json.dumps(blob, indent=1, default=str))
+        a.out.mkdir(parents=True, exist_ok=True)
+        blob = run_rows(a)
     res, meta = blob["rows"], blob["meta"]
     load0 = os.getloadavg()[0]
     step_s = time_steps(a, res)
     meta["time_load"] = [load0, os.getloadavg()[0]]
+    a.note = [x for n in a.note for x in (n, "")]
     print(write_markdown(a, res, step_s, meta).read_text())
+    if a.readme:
+        _readme(a.results)
     for path in plot_all(a, res):
         print(f"wrote {path}")
 
