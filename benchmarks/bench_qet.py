@@ -270,8 +270,8 @@ def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], 
     parts = meta.get("parts") or []
     if len(parts) > 1:
         runs = "; ".join(f"`{cmd} --rows {' '.join(x['rows'])} --save {x['file']}`" for x in parts)
-        text += [f"Commands: {runs} (in parallel), then `python benchmarks/bench_qet.py --reuse "
-                 f"{' '.join(x['file'] for x in parts)}` (timing and reports)", ""]
+        text += [f"Commands: {runs} (in parallel), then `python benchmarks/bench_qet.py --out {a.out} --reuse "
+                 f"{' '.join(x['file'] for x in parts)} --note ...` (timing and reports)", ""]
     else:
         text += [f"Command: `{cmd}`" + (" (training), then the same with `--reuse` (timing and reports)"
                                         if a.reuse else ""), ""]
