@@ -100,6 +100,7 @@ class CompiledCircuit:
         self._group_rows = [torch.tensor(g.rows, device=self.device) for g in groups]
         self._group_full = [self._covers_table(g, groups) for g in groups]
         self._layer_batches = self._batch_layers()
+        self._layer_pads = {k: bool((idx == self.program.n_shared1).any()) for k, (_, idx, _) in self._layer_batches.items()}
         shared_layers = not any(per_sample for per_sample, _ in self._layer_batches)
         self._blocks = block_program(self.program) if shared_layers and self.device.type == "cpu" else None
         if self.engine is Engine.BLOCKS and self._blocks is None and not _native_missing():
@@ -165,9 +166,10 @@ class CompiledCircuit:
                                     (2, self.program.groups2, self.program.n_shared2)):
             d = 2**arity
             b = inputs.shape[0] if inputs is not None else 1
-            shared = torch.zeros(n_sh, d, d, dtype=self.dtype, device=self.device)
             n_ps = sum(len(g.ops) for g in glist if g.per_sample)
-            ps = torch.zeros(b, n_ps, d, d, dtype=self.dtype, device=self.device)
+            # a group covering its whole table is the table; otherwise groups scatter into zeros
+            shared: Tensor | None = None
+            ps: Tensor | None = None
             for gi, grp in enumerate(glist):
                 vals = self._values(offset + gi, grp, weights, inputs)
                 if shift is not None and shift[0] == offset + gi:
@@ -182,13 +184,18 @@ class CompiledCircuit:
                     else:
                         shared = full
                 elif grp.per_sample:
-                    ps = ps.index_copy(1, rows, m)
+                    ps = (ps if ps is not None else self._zeros(b, n_ps, d, d)).index_copy(1, rows, m)
                 else:
-                    shared = shared.index_copy(0, rows, m.expand(len(grp.ops), d, d))
+                    base = shared if shared is not None else self._zeros(n_sh, d, d)
+                    shared = base.index_copy(0, rows, m.expand(len(grp.ops), d, d))
             offset += len(glist)
-            out.append([shared, ps])
+            out.append([shared if shared is not None else self._zeros(n_sh, d, d),
+                        ps if ps is not None else self._zeros(b, n_ps, d, d)])
         assert offset == len(groups)
         return out[0], out[1]
+
+    def _zeros(self, *shape: int) -> Tensor:
+        return torch.zeros(*shape, dtype=self.dtype, device=self.device)
 
     def stage_tensors(self, weights: Tensor, inputs: Tensor | None,
                       shift: tuple[int, int, int, float] | None = None) -> list[Tensor | None]:
@@ -207,7 +214,10 @@ class CompiledCircuit:
         """Fused matrices of all layer stages of one (per-sample, depth) group, in stage order:
         ``(wires, 2, 2)`` or per-sample ``(B, wires, 2, 2)``."""
         index = self._layer_batches[key][1]
-        tab = torch.cat([sh1, torch.eye(2, dtype=self.dtype, device=self.device)[None]])
+        if not key[0] and bool(self._layer_pads[key]) is False:
+            tab = sh1  # no identity padding referenced: gather straight from the table
+        else:
+            tab = torch.cat([sh1, torch.eye(2, dtype=self.dtype, device=self.device)[None]])
         if key[0]:  # (B, depth, wires of all these stages, 2, 2)
             m = torch.cat([tab.expand(ps1.shape[0], *tab.shape), ps1], 1)[:, index]
         else:
