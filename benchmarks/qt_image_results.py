@@ -5,7 +5,7 @@ Reads every run folder under the given folders (``qtrain sweep`` / ``qtrain run`
 epoch (so models are also compared at equal epochs), the FashionMNIST classical-minus-QT-121 gap
 next to the paper's 7.40 points, the CIFAR-10 smoke run, and the exact commands and wall times.
 
-    python benchmarks/qt_image_results.py runs/fashion10ep runs/fashion5ep runs/results/sweep__... \\
+    python benchmarks/qt_image_results.py runs/fashion10ep runs/fashion5ep_qcml_lr3e-3 runs/results/sweep__... \\
         --notes benchmarks/results/qt_image_notes.md --readme
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ README_NOTE = ("Short runs on 2 shared CPU cores, not the paper's 50-epoch proto
                "classical and QT 10 epochs, 3 seeds; QCML 5 epochs, 3 seeds; MNIST-5k (4k/1k of real "
                "MNIST) 10 epochs, 2 seeds; CIFAR-10 only a smoke run on generated images. QT with qtrain's fast "
                "settings (Adam lr 1e-2, -1/+1 bits, p x 2^n, calibrated start), classical CNN Adam lr 1e-3, QCML "
-               "lr 1e-2; accuracy after the last epoch. Same models and parameter counts as the paper.\n\n")
+               "lr 3e-3 (FashionMNIST) / 1e-2 (MNIST-5k); accuracy after the last epoch. Same models and parameter counts as the paper.\n\n")
 
 
 def per_epoch(entries: Sequence[Entry]) -> str:
