@@ -22,7 +22,7 @@ from qtrain.sim.circuit import Circuit, Input
 from qtrain.sim.memory import check_state_fits
 from qtrain.sim.params import prepare_arguments
 from qtrain.sim.native_exec import (block_program, gate_program_adjoint, gate_program_forward, native_adjoint,
-                                    native_forward, native_ok)
+                                    native_available, native_forward, native_ok)
 from qtrain.sim.program import DenseStage, LayerStage, Program, compile_program
 
 __all__ = ["CompiledCircuit", "DiffMethod", "Engine"]
@@ -51,10 +51,6 @@ class Engine(ChoiceEnum):
     GATES = "gates"  # one native gate program: every gate in C, one sample's state at a time
     BLOCKS = "blocks"  # one native block program: fused layers + linear permutations in C
     STAGES = "stages"  # stage by stage from Python (native layer kernels, torch elsewhere)
-
-
-def _native_missing() -> bool:
-    return not native_ok(torch.empty(0))
 
 
 class CompiledCircuit:
@@ -103,7 +99,7 @@ class CompiledCircuit:
         self._layer_pads = {k: bool((idx == self.program.n_shared1).any()) for k, (_, idx, _) in self._layer_batches.items()}
         shared_layers = not any(per_sample for per_sample, _ in self._layer_batches)
         self._blocks = block_program(self.program) if shared_layers and self.device.type == "cpu" else None
-        if self.engine is Engine.BLOCKS and self._blocks is None and not _native_missing():
+        if self.engine is Engine.BLOCKS and self._blocks is None and native_available():
             raise ValueError(
                 "engine='blocks' runs circuits of shared single-qubit gates and CNOT/SWAP/X networks only; "
                 "this one has per-sample inputs, parameterised two-qubit gates or phases: use engine='auto'"
@@ -115,7 +111,7 @@ class CompiledCircuit:
 
     def engine_for(self, batch: int) -> Engine:
         """The engine a run over ``batch`` samples uses (``STAGES`` off CPU or without native kernels)."""
-        if self.device.type != "cpu" or _native_missing():
+        if self.device.type != "cpu" or not native_available():
             return Engine.STAGES
         if self.engine is not Engine.AUTO:
             return self.engine

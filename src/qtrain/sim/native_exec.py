@@ -14,7 +14,7 @@ from torch import Tensor
 
 from qtrain.sim.program import LayerStage, MonomialStage, Program
 
-__all__ = ["native_ok", "native_forward", "native_adjoint", "gate_program_forward", "gate_program_adjoint",
+__all__ = ["native_available", "native_ok", "native_forward", "native_adjoint", "gate_program_forward", "gate_program_adjoint",
            "BlockProgram", "block_program"]
 
 try:
@@ -23,14 +23,14 @@ except ImportError:  # pragma: no cover - the package ships the module; the exte
     _native = None  # type: ignore[assignment]
 
 
+def native_available() -> bool:
+    """True when the native kernels are built and not disabled (``QTRAIN_DISABLE_NATIVE=1``)."""
+    return _native is not None and _native.AVAILABLE and os.environ.get("QTRAIN_DISABLE_NATIVE", "") != "1"
+
+
 def native_ok(state: Tensor) -> bool:
     """True when the native kernels can run on ``state`` (CPU, built, not disabled)."""
-    return (
-        _native is not None
-        and _native.AVAILABLE
-        and state.device.type == "cpu"
-        and os.environ.get("QTRAIN_DISABLE_NATIVE", "") != "1"
-    )
+    return state.device.type == "cpu" and native_available()
 
 
 def _plan(st: MonomialStage, inverse: bool):  # noqa: ANN202 - PermPlan
