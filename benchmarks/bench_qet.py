@@ -56,7 +56,7 @@ def protocol_overrides(a: argparse.Namespace) -> list[str]:
     """The ``--set`` values shared by every row."""
     return [f"n_per_key={a.n_per_key}", "data=generated", f"gen_mode={a.gen_mode}", f"epochs={a.epochs}",
             f"patience={a.patience}", "input_norm=rms", "calibrate=true", f"num_threads={a.threads}",
-            "plots=false", f"cache_dir={a.out / '.cache'}"]
+            "plots=false", f"cache_dir={a.out / '.cache'}", f"lr_plateau={a.lr_plateau}"]
 
 
 def run_rows(a: argparse.Namespace) -> dict[str, Any]:
@@ -72,29 +72,40 @@ def run_rows(a: argparse.Namespace) -> dict[str, Any]:
             res = run("qet_amc", ROWS[name], protocol_overrides(a) + extra, seed=seed, out=a.out, quiet=True)
             tag = "classical" if name == "MC-Net" else "qet"
             records = [json.loads(x) for x in (res.run_dir / "metrics.jsonl").read_text().splitlines()]
-            entry = {**res.summary["models"][tag], "data": res.summary["data"], "run_dir": str(res.run_dir),
+            entry = {**res.summary["models"][tag], "data": res.summary["data"], "run_dir": str(res.run_dir), "seed": seed,
                      "epochs": [r for r in records if r.get("kind") != "final"]}
             out.setdefault(name, []).append(entry)
         meta = {"wall_s": time.perf_counter() - t0, "load": [load0, os.getloadavg()[0]], "n_per_key": a.n_per_key,
-                "epochs": a.epochs, "patience": a.patience, "mlp_blocks": a.mlp_blocks, "seeds": a.seeds}
+                "epochs": a.epochs, "patience": a.patience, "mlp_blocks": a.mlp_blocks, "seeds": a.seeds,
+                "lr_plateau": a.lr_plateau}
         blob = {"meta": meta, "rows": out}
         (a.out / a.save).write_text(json.dumps(blob, indent=1, default=str))
     return blob
 
 
 def merge_saved(paths: list[Path]) -> dict[str, Any]:
-    """One results blob from files saved by ``--rows`` subsets (e.g. parallel processes); protocols must match."""
+    """One results blob from files saved by ``--rows`` / ``--seeds`` subsets (e.g. parallel processes); the
+    protocols must match, and a row's seeds from several files are joined (a seed run twice is refused)."""
     blobs = [json.loads(path.read_text()) for path in paths]
-    keys = ("n_per_key", "epochs", "patience", "mlp_blocks", "seeds")
-    bad = [f"{path}: {[blob['meta'][k] for k in keys]}" for path, blob in zip(paths, blobs)
-           if any(blob["meta"][k] != blobs[0]["meta"][k] for k in keys)]
+    keys = ("n_per_key", "epochs", "patience", "mlp_blocks", "lr_plateau")
+    bad = [f"{path}: {[blob['meta'].get(k, 0) for k in keys]}" for path, blob in zip(paths, blobs)
+           if any(blob["meta"].get(k, 0) != blobs[0]["meta"].get(k, 0) for k in keys)]
     if bad:
         raise ValueError(f"saved results differ in protocol {keys}: {bad}; merge only runs of one protocol")
-    rows = {n: r for blob in blobs for n, r in blob["rows"].items()}
-    parts = [{"file": path.name, "rows": list(blob["rows"]), "wall_s": blob["meta"]["wall_s"],
-              "load": blob["meta"]["load"]} for path, blob in zip(paths, blobs)]
-    meta = {**blobs[0]["meta"], "parts": parts, "wall_s": max(x["wall_s"] for x in parts)}
-    return {"meta": meta, "rows": {n: rows[n] for n in ROWS if n in rows}}
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    for path, blob in zip(paths, blobs):
+        for name, entries in blob["rows"].items():
+            for i, entry in enumerate(entries):
+                seed = entry.get("seed", blob["meta"]["seeds"][i])
+                if seed in rows.setdefault(name, {}):
+                    raise ValueError(f"row {name} seed {seed} is in more than one saved file ({path}); merge each "
+                                     "run once")
+                rows[name][seed] = {**entry, "seed": seed}
+    parts = [{"file": path.name, "rows": list(blob["rows"]), "seeds": blob["meta"]["seeds"],
+              "wall_s": blob["meta"]["wall_s"], "load": blob["meta"]["load"]} for path, blob in zip(paths, blobs)]
+    seeds = sorted({seed for by_seed in rows.values() for seed in by_seed})
+    meta = {**blobs[0]["meta"], "parts": parts, "seeds": seeds, "wall_s": max(x["wall_s"] for x in parts)}
+    return {"meta": meta, "rows": {n: [rows[n][k] for k in sorted(rows[n])] for n in ROWS if n in rows}}
 
 
 def time_steps(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
@@ -195,7 +206,7 @@ def _protocol(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], meta:
         f"Protocol (all rows alike): generated RML2016.10a-like data, mode `{info['mode']}`, {info['n_per_key']} "
         f"windows per (mod, SNR) key -> {info['n_train']:,} / {info['n_val']:,} / {info['n_test']:,} train/val/test "
         f"(AMR-Benchmark 60/20/20 split, seed 2016); {meta['epochs']} epochs (patience {meta['patience']}), "
-        f"best-validation-loss weights tested; Adam 1e-3, batch 64; windows divided by the train RMS; generated "
+        f"best-validation-loss weights tested; Adam 1e-3{_plateau_text(meta)}, batch 64; windows divided by the train RMS; generated "
         f"tensors calibrated to their init's mean/std; seeds {meta['seeds']}; torch threads {a.threads}. QET: U3 + CU3 "
         f"chain, -1/+1 bits, raw p, Multimodel mapping; QT-MLP-17: MLP 18-4-20-4-1 with {meta['mlp_blocks']} blocks "
         "(paper preset: 50).", "",
@@ -207,13 +218,19 @@ def _protocol(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], meta:
     ]
 
 
+def _plateau_text(meta: dict[str, Any]) -> str:
+    k = meta.get("lr_plateau", 0)
+    return f" halved after {k} epochs without a better validation loss (min 1e-7)" if k else ""
+
+
 def _training_text(meta: dict[str, Any]) -> str:
     parts = meta.get("parts") or [{"rows": None, "wall_s": meta["wall_s"], "load": meta["load"]}]
-    each = [f"{'rows ' + ', '.join(x['rows']) + ': ' if x['rows'] else ''}wall time {x['wall_s'] / 60:.1f} min, "
+    each = [f"{'rows ' + ', '.join(x['rows']) + ': ' if x['rows'] else ''}"
+            f"{'seeds ' + ' '.join(map(str, x['seeds'])) + ', ' if x.get('seeds') else ''}wall time {x['wall_s'] / 60:.1f} min, "
             f"1-min load average {x['load'][0]:.1f} before / {x['load'][1]:.1f} after" for x in parts]
     if len(each) == 1:
         return each[0]
-    return f"{len(each)} processes in parallel ({'; '.join(each)})"
+    return f"{len(each)} processes, two at a time on the 2 cores ({'; '.join(each)})"
 
 
 def target_lines(res: dict[str, list[dict[str, Any]]], step_s: dict[str, list[float]]) -> list[str]:
@@ -264,13 +281,16 @@ def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], 
             "## Validation accuracy per epoch (%, first seed)", "", *val_acc_rows(res), ""]
     if fig5 := fig5_rows(res):
         text += ["## Validation loss per epoch, MLP vs Multimodel mapping (Fig. 5)", "", *fig5, ""]
-    cmd = (f"python benchmarks/bench_qet.py --n-per-key {meta['n_per_key']} --epochs {meta['epochs']} --patience "
-           f"{meta['patience']} --mlp-blocks {meta['mlp_blocks']} --seeds {' '.join(map(str, meta['seeds']))} "
-           f"--threads {a.threads} --out {a.out}")
+    plateau = f" --lr-plateau {meta['lr_plateau']}" if meta.get("lr_plateau") else ""
+    head = (f"python benchmarks/bench_qet.py --n-per-key {meta['n_per_key']} --epochs {meta['epochs']} --patience "
+            f"{meta['patience']}{plateau} --mlp-blocks {meta['mlp_blocks']}")
+    tail = f"--threads {a.threads} --out {a.out}"
+    cmd = f"{head} --seeds {' '.join(map(str, meta['seeds']))} {tail}"
     parts = meta.get("parts") or []
     if len(parts) > 1:
-        runs = "; ".join(f"`{cmd} --rows {' '.join(x['rows'])} --save {x['file']}`" for x in parts)
-        text += [f"Commands: {runs} (in parallel), then `python benchmarks/bench_qet.py --out {a.out} --reuse "
+        runs = "; ".join(f"`{head} --seeds {' '.join(map(str, x.get('seeds', meta['seeds'])))} {tail} --rows "
+                         f"{' '.join(x['rows'])} --save {x['file']}`" for x in parts)
+        text += [f"Commands: {runs} (two at a time), then `python benchmarks/bench_qet.py --out {a.out} --reuse "
                  f"{' '.join(x['file'] for x in parts)} --note ...` (timing and reports)", ""]
     else:
         text += [f"Command: `{cmd}`" + (" (training), then the same with `--reuse` (timing and reports)"
@@ -355,6 +375,8 @@ def main() -> None:
     p.add_argument("--gen-mode", default="legacy", choices=["legacy", "clean"], help="generator mode")
     p.add_argument("--epochs", type=int, default=4, help="epochs of every row")
     p.add_argument("--patience", type=int, default=0, help="early-stopping patience (0: off)")
+    p.add_argument("--lr-plateau", type=int, default=0, help="halve the LR after this many epochs without a "
+                   "better validation loss (0: off, the paper's fixed Adam 1e-3)")
     p.add_argument("--mlp-blocks", type=int, default=4, help="QNN blocks of the 17-qubit MLP-mapping row")
     p.add_argument("--seeds", type=int, nargs="+", default=[0], help="training seeds (data are the same)")
     p.add_argument("--threads", type=int, default=1, help="torch threads")

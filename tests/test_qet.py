@@ -221,4 +221,40 @@ def test_cli_smoke_export_equals_the_qet_model(smoke_run: Path) -> None:
         torch.testing.assert_close(plain(x), qt(x))
 
 
+PLATEAU = ["models=classical", "max_steps=null", "epochs=6", "lr=1e-7", "lr_plateau=1", "lr_factor=0.25",
+           "min_lr=1e-8", "ckpt_every=4"]
+
+
+def _plateau_lrs(val_losses: list[float], lr: float, patience: int, factor: float, min_lr: float) -> list[float]:
+    """The LR of each epoch under Keras/PyTorch ReduceLROnPlateau (rel. threshold 1e-4), written out."""
+    out, best, bad = [], float("inf"), 0
+    for v in val_losses:
+        out.append(lr)
+        best, bad = (v, 0) if v < best * (1 - 1e-4) else (best, bad + 1)
+        if bad > patience:
+            lr, bad = max(lr * factor, min_lr), 0
+    return out
+
+
+def test_lr_plateau_follows_the_validation_loss_and_resumes(tmp_path: Path) -> None:
+    from qtrain import recipes
+    full = recipes.run("qet_amc", "smoke", PLATEAU, out=tmp_path / "full", quiet=True).run_dir
+    rec = [r for r in RunDir(full).read_metrics() if r.get("kind") is None]
+    lrs, vals = [r["lr"] for r in rec], [r["val_loss"] for r in rec]
+    assert len(rec) == 6 and lrs == pytest.approx(_plateau_lrs(vals, 1e-7, 1, 0.25, 1e-8), rel=1e-12)
+    assert lrs == pytest.approx([1e-7] * 3 + [2.5e-8] * 2 + [1e-8], rel=1e-12)  # ~flat val loss: 2 bad epochs each
+
+    def stop(tag: str, step: int, loss: float) -> None:
+        if step == 33:  # mid-epoch 3 (11 steps per epoch), after the LR may have changed
+            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError, match="killed"):
+        recipes.run("qet_amc", "smoke", PLATEAU, out=tmp_path / "killed", quiet=True, on_step=stop)
+    (run_dir,) = [p for p in (tmp_path / "killed").iterdir() if not p.name.startswith(".")]
+    recipes.run(None, resume=run_dir, quiet=True)
+    again = [r for r in RunDir(run_dir).read_metrics() if r.get("kind") is None]
+    assert [(r["lr"], r["val_loss"]) for r in again] == [(r["lr"], r["val_loss"]) for r in rec]
+    with pytest.raises(ConfigError, match=r"lr_factor=1.5 must be below 1 \(it multiplies the LR on a plateau\)"):
+        load_config("qet_amc", None, ["lr_plateau=3", "lr_factor=1.5"])
+
+
 GOLDEN_CLASSICAL, GOLDEN_QET = 2.5055055618286133, 2.8033456802368164  # smoke preset, seed 0

@@ -82,6 +82,10 @@ class QETAMCConfig:
     patience: int = option(30, "early stopping on val_loss after this many epochs without improvement (0: off)", min=0)
     batch_size: int = option(64, "training batch size", min=1, aliases=("batch", "bs"))
     lr: float = option(1e-3, "Adam learning rate (both models)", gt=0, aliases=("learning_rate",))
+    lr_plateau: int = option(0, "multiply the LR by lr_factor after this many epochs without a better val_loss "
+                                "(0: off, paper; AMR-Benchmark's MC-Net training: 10)", min=0)
+    lr_factor: float = option(0.5, "LR factor of lr_plateau, below 1 (AMR-Benchmark: 0.5)", gt=0)
+    min_lr: float = option(1e-7, "lowest LR lr_plateau goes down to (AMR-Benchmark: 1e-7)", min=0)
     eval_batch_size: int = option(1000, "evaluation batch size", min=1)
     confusion_min_snr: int = option(10, "confusion matrix over test examples with SNR >= this (dB)")
     max_steps: int | None = option(None, "stop each model after this many steps (smoke runs)", min=1)
@@ -97,6 +101,9 @@ class QETAMCConfig:
     def problems(self) -> list[str]:
         """Cross-field checks (reported together with the per-field ones)."""
         out = []
+        if self.lr_factor >= 1:
+            out.append(f"lr_factor={self.lr_factor} must be below 1 (it multiplies the LR on a plateau); "
+                       "use e.g. lr_factor=0.5, or lr_plateau=0 to keep the LR fixed")
         if self.mapping == "mlp" and self.n_per_state != 1:
             out.append(f"mapping='mlp' emits one weight per basis state (Quantum-Train) but n_per_state="
                        f"{self.n_per_state}; set n_per_state=1 or mapping=multimodel")
@@ -236,8 +243,10 @@ def train_model(cfg: QETAMCConfig, ctx: RunContext, tag: str, data: AMCData) -> 
     """Train (or resume) one model with early stopping on val_loss; test its best-validation weights."""
     model = build_model(cfg, tag)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = (torch.optim.lr_scheduler.ReduceLROnPlateau(opt, "min", factor=cfg.lr_factor, patience=cfg.lr_plateau,
+                                                        min_lr=cfg.min_lr) if cfg.lr_plateau else None)
     loop = TrainLoop(ctx, tag, model, opt, ShuffledBatches(data.train, cfg.batch_size, seed=cfg.seed), cfg.epochs,
-                     ckpt_every=cfg.ckpt_every, max_steps=cfg.max_steps, patience=cfg.patience,
+                     scheduler=sched, ckpt_every=cfg.ckpt_every, max_steps=cfg.max_steps, patience=cfg.patience,
                      monitor="val_loss", mode="min")
     for _epoch in loop.epochs():
         for x, y in loop.batches():
@@ -247,7 +256,10 @@ def train_model(cfg: QETAMCConfig, ctx: RunContext, tag: str, data: AMCData) -> 
             loss.backward()
             opt.step()
             loop.step_done(loss.detach(), (logits.argmax(1) == y).sum(), len(y))
-        loop.end_epoch(evaluate(model, data.val, cfg.eval_batch_size, "val"))
+        metrics = evaluate(model, data.val, cfg.eval_batch_size, "val")
+        if sched is not None:  # before end_epoch, so the checkpoint holds the stepped scheduler
+            sched.step(metrics["val_loss"])
+        loop.end_epoch(metrics)
     loop.load_best()  # the best-validation checkpoint (paper: early stopping on the validation loss)
     test_loss, pred = predict(model, data.test, cfg.eval_batch_size)
     _, y_test, snr = data.test.tensors
