@@ -273,7 +273,7 @@ def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], 
                    meta: dict[str, Any]) -> Path:
     """``qet_table2.md``: protocol, Table 2 ours vs paper, per-SNR accuracies, Fig. 5 losses."""
     text = ["# QET (An et al.), Table 2: MC-Net vs QET-Q on RadioML 2016.10A-like data, ours vs paper", "",
-            *_protocol(a, res, meta),
+            *a.lead, *_protocol(a, res, meta),
             "Cells are `ours / paper`. acc = overall test accuracy over all 20 SNRs (%); acc. loss (eq. 13, points) "
             "and ratios are against our MC-Net row. T_e (eq. 15) = mean training seconds per epoch while training "
             "(evaluation excluded; rows trained one after the other, or in parallel processes, under different loads). Last column: median seconds "
@@ -299,7 +299,8 @@ def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], 
         runs = "; ".join(f"`{head} --seeds {' '.join(map(str, x.get('seeds', meta['seeds'])))} {tail} --rows "
                          f"{' '.join(x['rows'])} --save {x['file']}`" for x in parts)
         text += [f"Commands: {runs} (two at a time), then `python benchmarks/bench_qet.py --out {a.out} --reuse "
-                 f"{' '.join(x['file'] for x in parts)} --note ...` (timing and reports)", ""]
+                 f"{' '.join(x['file'] for x in parts)}{' --lead ...' if a.lead else ''}{' --note ...' if a.note else ''}` "
+                 "(timing and reports)", ""]
     else:
         text += [f"Command: `{cmd}`" + (" (training), then the same with `--reuse` (timing and reports)"
                                         if a.reuse else ""), ""]
@@ -396,6 +397,8 @@ def main() -> None:
     p.add_argument("--reuse", nargs="*", metavar="FILE", help="skip training: merge these saved files under --out "
                                                              "(none named: --save)")
     p.add_argument("--note", nargs="*", default=[], help="paragraphs added to the markdown after the targets")
+    p.add_argument("--lead", nargs="*", default=[], help="paragraphs put first, right under the title (e.g. "
+                   "the converged runs' reading, when this table is a short protocol)")
     p.add_argument("--readme", action="store_true", help="also refill README.md's qet section")
     p.add_argument("--out", type=Path, default=Path("runs/bench_qet"), help="parent folder of the run folders")
     p.add_argument("--results", type=Path, default=RESULTS, help="where the markdown and PNGs go")
@@ -415,6 +418,7 @@ def main() -> None:
     step_s = time_steps(a, res)
     meta["time_load"] = [load0, os.getloadavg()[0]]
     a.note = [x for n in a.note for x in (n, "")]
+    a.lead = [x for n in a.lead for x in (n, "")]
     print(write_markdown(a, res, step_s, meta).read_text())
     if a.readme:
         _readme(a.results)
