@@ -76,8 +76,8 @@ def run_rows(a: argparse.Namespace) -> dict[str, Any]:
             res = run("qet_amc", ROWS[name], protocol_overrides(a) + extra, seed=seed, out=a.out, quiet=True)
             tag = "classical" if name == "MC-Net" else "qet"
             records = [json.loads(x) for x in (res.run_dir / "metrics.jsonl").read_text().splitlines()]
-            entry = {**res.summary["models"][tag], "data": res.summary["data"], "run_dir": str(res.run_dir), "seed": seed,
-                     "epochs": [r for r in records if r.get("kind") != "final"]}
+            entry = {**res.summary["models"][tag], "data": res.summary["data"], "run_dir": str(res.run_dir),
+                     "seed": seed, "epochs": [r for r in records if r.get("kind") != "final"]}
             out.setdefault(name, []).append(entry)
         meta = {"wall_s": time.perf_counter() - t0, "load": [load0, os.getloadavg()[0]], "n_per_key": a.n_per_key,
                 "epochs": a.epochs, "patience": a.patience, "mlp_blocks": a.mlp_blocks, "seeds": a.seeds,
@@ -210,10 +210,10 @@ def _protocol(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], meta:
         f"Protocol (all rows alike): generated RML2016.10a-like data, mode `{info['mode']}`, {info['n_per_key']} "
         f"windows per (mod, SNR) key -> {info['n_train']:,} / {info['n_val']:,} / {info['n_test']:,} train/val/test "
         f"(AMR-Benchmark 60/20/20 split, seed 2016); {meta['epochs']} epochs (patience {meta['patience']}), "
-        f"best-validation-loss weights tested; Adam 1e-3{_plateau_text(meta)}, batch 64; windows divided by the train RMS; generated "
-        f"tensors calibrated to their init's mean/std; seeds {meta['seeds']}; torch threads {a.threads}. QET: U3 + CU3 "
-        f"chain, -1/+1 bits, raw p, Multimodel mapping; QT-MLP-17: MLP 18-4-20-4-1 with {meta['mlp_blocks']} blocks "
-        "(paper preset: 50).", "",
+        f"best-validation-loss weights tested; Adam 1e-3{_plateau_text(meta)}, batch 64; windows divided by the "
+        f"train RMS; generated tensors calibrated to their init's mean/std; seeds {meta['seeds']}; torch threads "
+        f"{a.threads}. QET: U3 + CU3 chain, -1/+1 bits, raw p, Multimodel mapping; QT-MLP-17: MLP 18-4-20-4-1 "
+        f"with {meta['mlp_blocks']} blocks (paper preset: 50).", "",
         "Paper protocol: real RML2016.10A (220,000 windows, 132k train), up to 500 epochs, early stopping 30, "
         f"RTX 4090 + TorchQuantum. Machine here: {platform.machine()}, {os.cpu_count()} CPUs shared with other jobs, "
         f"torch {torch.__version__}. Training: {_training_text(meta)}. Step timing: {a.time_rounds} interleaved rounds "
@@ -230,7 +230,8 @@ def _plateau_text(meta: dict[str, Any]) -> str:
 def _training_text(meta: dict[str, Any]) -> str:
     parts = meta.get("parts") or [{"rows": None, "wall_s": meta["wall_s"], "load": meta["load"]}]
     each = [f"{'rows ' + ', '.join(x['rows']) + ': ' if x['rows'] else ''}"
-            f"{'seeds ' + ' '.join(map(str, x['seeds'])) + ', ' if x.get('seeds') else ''}wall time {x['wall_s'] / 60:.1f} min, "
+            f"{'seeds ' + ' '.join(map(str, x['seeds'])) + ', ' if x.get('seeds') else ''}"
+            f"wall time {x['wall_s'] / 60:.1f} min, "
             f"1-min load average {x['load'][0]:.1f} before / {x['load'][1]:.1f} after" for x in parts]
     if len(each) == 1:
         return each[0]
@@ -249,8 +250,8 @@ def target_lines(res: dict[str, list[dict[str, Any]]], step_s: dict[str, list[fl
             if r.get("seed") in paired]
     per_seed = (" (same seed: " + ", ".join(f"seed {k} {g:.2f}" for k, g in gaps) + ")") if len(gaps) > 1 else ""
     line = (f"Targets (issue), QET-6 vs MC-Net at dC = {res['QET-6'][0]['delta_c_pct']:.2f} %: accuracy loss "
-            f"{loss:.2f} points{per_seed} (target <= 1: {'met' if loss <= 1 else 'not met'}); T_e ratio {ratio:.2f}x while "
-            f"training (target <= 1.5x: {'met' if ratio <= 1.5 else 'not met'})")
+            f"{loss:.2f} points{per_seed} (target <= 1: {'met' if loss <= 1 else 'not met'}); T_e ratio {ratio:.2f}x "
+            f"while training (target <= 1.5x: {'met' if ratio <= 1.5 else 'not met'})")
     if "QET-6" in step_s and "MC-Net" in step_s:
         step = statistics.median(step_s["QET-6"]) / statistics.median(step_s["MC-Net"])
         line += f", {step:.2f}x per step interleaved ({'met' if step <= 1.5 else 'not met'})"
@@ -276,9 +277,9 @@ def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], 
             *a.lead, *_protocol(a, res, meta),
             "Cells are `ours / paper`. acc = overall test accuracy over all 20 SNRs (%); acc. loss (eq. 13, points) "
             "and ratios are against our MC-Net row. T_e (eq. 15) = mean training seconds per epoch while training "
-            "(evaluation excluded; rows trained one after the other, or in parallel processes, under different loads). Last column: median seconds "
-            "per training step (batch 64), rows timed in interleaved rounds, and its ratio to MC-Net: the load-fair "
-            "T_e ratio.", "",
+            "(evaluation excluded; rows trained one after the other, or in parallel processes, under different "
+            "loads). Last column: median seconds per training step (batch 64), rows timed in interleaved rounds, "
+            "and its ratio to MC-Net: the load-fair T_e ratio.", "",
             "| model | trainable | dC % (eq. 14) | acc % | peak acc % (ours) | acc. loss pts | T_e s | T_e ratio | "
             "s/step interleaved (ratio) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|", *table2_rows(res, step_s), "",
@@ -299,7 +300,8 @@ def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], 
         runs = "; ".join(f"`{head} --seeds {' '.join(map(str, x.get('seeds', meta['seeds'])))} {tail} --rows "
                          f"{' '.join(x['rows'])} --save {x['file']}`" for x in parts)
         text += [f"Commands: {runs} (two at a time), then `python benchmarks/bench_qet.py --out {a.out} --reuse "
-                 f"{' '.join(x['file'] for x in parts)}{' --lead ...' if a.lead else ''}{' --note ...' if a.note else ''}` "
+                 f"{' '.join(x['file'] for x in parts)}{' --lead ...' if a.lead else ''}"
+                 f"{' --note ...' if a.note else ''}` "
                  "(timing and reports)", ""]
     else:
         text += [f"Command: `{cmd}`" + (" (training), then the same with `--reuse` (timing and reports)"
