@@ -27,7 +27,8 @@ README_NOTE = ("Short runs on 2 shared CPU cores, not the paper's 50-epoch proto
                "classical and QT 10 epochs, 3 seeds; QCML 5 epochs, 3 seeds; MNIST-5k (4k/1k of real "
                "MNIST) 10 epochs, 2 seeds; CIFAR-10 only a smoke run on generated images. QT with qtrain's fast "
                "settings (Adam lr 1e-2, -1/+1 bits, p x 2^n, calibrated start), classical CNN Adam lr 1e-3, QCML "
-               "lr 3e-3 (FashionMNIST) / 1e-2 (MNIST-5k); accuracy after the last epoch. Same models and parameter counts as the paper.\n\n")
+               "lr 3e-3 (FashionMNIST) / 1e-2 (MNIST-5k); accuracy after the last epoch. Same models and parameter counts "
+               "as the paper.\n\n")
 
 
 def per_epoch(entries: Sequence[Entry]) -> str:

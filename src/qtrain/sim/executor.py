@@ -96,7 +96,8 @@ class CompiledCircuit:
         self._group_rows = [torch.tensor(g.rows, device=self.device) for g in groups]
         self._group_full = [self._covers_table(g, groups) for g in groups]
         self._layer_batches = self._batch_layers()
-        self._layer_pads = {k: bool((idx == self.program.n_shared1).any()) for k, (_, idx, _) in self._layer_batches.items()}
+        self._layer_pads = {k: bool((idx == self.program.n_shared1).any())
+                            for k, (_, idx, _) in self._layer_batches.items()}
         shared_layers = not any(per_sample for per_sample, _ in self._layer_batches)
         self._blocks = block_program(self.program) if shared_layers and self.device.type == "cpu" else None
         if self.engine is Engine.BLOCKS and self._blocks is None and native_available():

@@ -14,8 +14,8 @@ from torch import Tensor
 
 from qtrain.sim.program import LayerStage, MonomialStage, Program
 
-__all__ = ["native_available", "native_ok", "native_forward", "native_adjoint", "gate_program_forward", "gate_program_adjoint",
-           "BlockProgram", "block_program"]
+__all__ = ["native_available", "native_ok", "native_forward", "native_adjoint", "gate_program_forward",
+           "gate_program_adjoint", "BlockProgram", "block_program"]
 
 try:
     from qtrain.sim import _native
