@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -17,14 +16,7 @@ from qtrain.sim.export import DEFINITIONS, bind_parameters, to_qasm3, to_qiskit
 C128 = torch.complex128
 
 
-@pytest.fixture(autouse=True)
-def _single_thread() -> Iterator[None]:
-    """These circuits are tiny: on a busy host, waking torch's thread pool for every 4**n-entry op
-    costs milliseconds where the op itself costs microseconds. Restored after each test."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 HEADER = (
     'OPENQASM 3.0;\n'
     'include "stdgates.inc";\n'

@@ -17,13 +17,7 @@ def _count(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # the CI box has 2 shared cores: one intra-op thread is ~10x faster here than two contended ones
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def test_parameter_count_and_table():

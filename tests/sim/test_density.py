@@ -3,7 +3,6 @@ reference, closed-form channel results, finite differences, and every error path
 from __future__ import annotations
 
 import math
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -18,14 +17,7 @@ from qtrain.sim.noise import AmplitudeDamping, BitFlip, Channel, Depolarizing, N
 C128 = torch.complex128
 
 
-@pytest.fixture(autouse=True)
-def _single_thread() -> Iterator[None]:
-    """These circuits are tiny: on a busy host, waking torch's thread pool for every 4**n-entry op
-    costs milliseconds where the op itself costs microseconds. Restored after each test."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("single_thread")
 
 
 def weights_inputs(rng: np.random.Generator, c: Circuit, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -388,10 +388,6 @@ def test_bad_inputs_raise(small_scen):
 
 
 def test_pilot_bench_scripts_ratios_and_local_search_gap() -> None:
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from benchmarks.bench_pilot import paper_ratio
     from benchmarks.bench_pilot_heuristics import bench_row
 
