@@ -45,7 +45,7 @@ import torch.nn.functional as F
 
 from qtrain.config import load_config_file
 from qtrain.recipes import run
-from qtrain.recipes.qet_amc import QETAMCConfig, build_model
+from qtrain.recipes.qet.qet_amc import QETAMCConfig, build_model
 
 RESULTS = Path(__file__).parent / "results"
 ROWS = {"MC-Net": "mcnet_classical", "QET-5": "qet5", "QET-6": "qet6", "QET-7": "qet7", "QET-8": "qet8",

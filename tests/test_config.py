@@ -11,7 +11,7 @@ from qtrain.cli import main
 from qtrain.config import (ConfigError, apply_overrides, build_config, config_fields, dump_config, load_config_file,
                            option, parse_override, read_yaml, yaml_header)
 from qtrain.recipes import get_recipe, list_presets, load_config, preset_path, recipe_names
-from qtrain.recipes.registry import PRESETS_ROOT
+from qtrain.recipes.registry import RECIPES_ROOT
 
 
 @dataclass
@@ -103,7 +103,7 @@ def test_yaml_round_trip_and_header(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- shipped presets
-PRESET_FILES = sorted(PRESETS_ROOT.glob("**/*.yaml"))
+PRESET_FILES = sorted(RECIPES_ROOT.glob("**/presets/**/*.yaml"))
 
 
 def test_presets_exist_for_every_recipe_folder() -> None:

@@ -179,7 +179,7 @@ def test_use_shots_makes_generation_an_estimate_with_shift_gradients() -> None:
 def test_recipe_shots_switch_every_qnn_to_parameter_shift() -> None:
     from qtrain import recipes
     from qtrain.hybrid import ShotParameterGenerator
-    from qtrain.recipes.qt_image import build_model
+    from qtrain.recipes.quantum_train.qt_image import build_model
     from qtrain.sim import DiffMethod
 
     cfg = recipes.load_config("qt_image", "mnist_qt16", ["shots=1000", "diff_method=adjoint"])

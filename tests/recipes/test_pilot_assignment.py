@@ -11,7 +11,7 @@ import torch
 
 from qtrain.cli import main
 from qtrain.recipes import registry
-from qtrain.recipes.pilot_assignment import PilotConfig
+from qtrain.recipes.hqcnn_pilot.pilot_assignment import PilotConfig
 from qtrain.config import yaml_header
 from qtrain.wireless import (PAPER_TABLE_II, TABLE_II, SystemConfig, make_scenarios, master_ap_pilots, soft_sum_rate,
                              sum_rate, table2_config)

@@ -19,7 +19,7 @@ from qtrain.models.mcnet import MCNet
 from qtrain.qt import QuantumParameterGenerator, QuantumTrain, count_parameters, min_qubits
 from qtrain.qt.multimodel import MultimodelMapping, multimodel_layer_counts, multimodel_size
 from qtrain.recipes import get_recipe, list_presets, load_config
-from qtrain.recipes.qet_amc import QETAMCConfig, build_model, load_data, snr_report
+from qtrain.recipes.qet.qet_amc import QETAMCConfig, build_model, load_data, snr_report
 from qtrain.train import RunContext, RunDir, load_checkpoint
 
 torch.set_num_threads(1)

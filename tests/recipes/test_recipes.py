@@ -15,7 +15,7 @@ from qtrain.config import load_config_file, yaml_header
 from qtrain.data import load_image_splits
 from qtrain.models import MnistCNN
 from qtrain.qt import count_parameters
-from qtrain.recipes.qt_image import QTImageConfig, build_model
+from qtrain.recipes.quantum_train.qt_image import QTImageConfig, build_model
 from qtrain.train import load_checkpoint
 
 CLI_SETS = ["max_steps=3", "n_train=256", "n_test=200", "batch_size=32", "num_threads=1"]

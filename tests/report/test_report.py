@@ -12,7 +12,7 @@ from qtrain import recipes
 from qtrain.cli import main
 from qtrain.config import yaml_header
 from qtrain.qt import count_parameters
-from qtrain.recipes.qt_image import build_model
+from qtrain.recipes.quantum_train.qt_image import build_model
 from qtrain.report import PAPER_TABLES, dataset_key, paper_row
 from qtrain.report.collect import entries_of, find_runs, load_run, ours_vs_paper
 

@@ -11,15 +11,16 @@ from qtrain.config import apply_overrides, build_config, read_yaml, yaml_header
 from qtrain.train.context import RunContext
 from qtrain.train.rundir import RunDir
 
-__all__ = ["Recipe", "RecipeOutput", "RECIPE_MODULES", "register", "recipe_names", "get_recipe", "preset_dir",
+__all__ = ["Recipe", "RecipeOutput", "RECIPE_MODULES", "RECIPES_ROOT", "register", "recipe_names", "get_recipe", "preset_dir",
            "list_presets", "preset_path", "preset_header", "load_config"]
 
-PRESETS_ROOT = Path(__file__).parent / "presets"
+RECIPES_ROOT = Path(__file__).parent
+"""Each paper has one home under here: ``<paper>/<recipe>.py``, ``<paper>/presets/<recipe>/*.yaml``."""
 
 RECIPE_MODULES: dict[str, str] = {
-    "qt_image": "qtrain.recipes.qt_image",
-    "qet_amc": "qtrain.recipes.qet_amc",
-    "pilot_assignment": "qtrain.recipes.pilot_assignment",
+    "qt_image": "qtrain.recipes.quantum_train.qt_image",
+    "qet_amc": "qtrain.recipes.qet.qet_amc",
+    "pilot_assignment": "qtrain.recipes.hqcnn_pilot.pilot_assignment",
 }
 """Recipe name -> module defining ``RECIPE``; modules are imported only when the recipe is used."""
 
@@ -78,9 +79,10 @@ def get_recipe(name: str) -> Recipe:
 
 
 def preset_dir(name: str) -> Path:
-    """``presets/<name>/`` of a recipe."""
+    """``<paper>/presets/<name>/`` beside the recipe's module (found without importing it)."""
     _check_name(name)
-    return PRESETS_ROOT / name
+    *package, _module = RECIPE_MODULES[name].split(".")
+    return RECIPES_ROOT.joinpath(*package[2:], "presets", name)
 
 
 def list_presets(name: str) -> dict[str, Path]:

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 from qtrain._version import __version__
 from qtrain.config import build_config, config_to_dict, dump_config, load_config_file, read_yaml
-from qtrain.recipes.registry import PRESETS_ROOT, get_recipe, load_config, recipe_names
+from qtrain.recipes.registry import RECIPES_ROOT, get_recipe, load_config, recipe_names
 from qtrain.train.context import RunContext, StepHook
 from qtrain.train.plots import plot_curves
 from qtrain.train.rundir import RunDir, peak_memory
@@ -135,5 +135,6 @@ def validate(path: str | Path, recipe: str | None = None) -> Any:
         recipe = path.resolve().parent.name
         if recipe not in recipe_names():
             raise ValueError(f"cannot tell the recipe of {str(path)!r} from its folder {recipe!r}; "
-                             f"pass --recipe, one of {recipe_names()} (presets live in {PRESETS_ROOT}/<recipe>/)")
+                             f"pass --recipe, one of {recipe_names()} "
+                             f"(presets live in {RECIPES_ROOT}/<paper>/presets/<recipe>/)")
     return load_config_file(get_recipe(recipe).config_cls, path)

@@ -74,7 +74,7 @@ def model_weights(entry: Entry) -> np.ndarray | None:
     if entry.run.info.get("recipe") != "qt_image" or not ckpt.is_file() or entry.tag not in ("classical", "qt"):
         return None
     from qtrain.config import build_config
-    from qtrain.recipes.qt_image import QTImageConfig, build_model
+    from qtrain.recipes.quantum_train.qt_image import QTImageConfig, build_model
     from qtrain.train import load_checkpoint
 
     model = build_model(build_config(QTImageConfig, entry.run.config), entry.tag)
