@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any, Callable
 
 __all__ = ["NONFINITE_KEY", "file_mode", "atomic_write", "atomic_write_text", "atomic_write_json", "strict_json",
-           "finite_json", "clean_stale_temps", "clip", "short"]
+           "finite_json", "clean_stale_temps", "clip", "short", "read_npz"]
 
 NONFINITE_KEY = "nonfinite"
 """Key listing the (dotted) paths whose non-finite values were written as ``null``."""
@@ -153,3 +153,43 @@ def short(value: Any, limit: int = 80) -> str:
     except RecursionError:  # a self-referencing container
         text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars)"
+
+
+def read_npz(path: str | Path, names: tuple[str, ...]) -> dict[str, Any]:
+    """The arrays ``names`` of an ``.npz`` file, each checked against the file before it is allocated.
+
+    ``np.load`` allocates what an array's header declares before reading its data; here every
+    header is read first and must declare a numeric (or string) dtype and no more bytes than its
+    zip member holds.
+
+    Raises:
+        ValueError: not a zip, a missing array, an object dtype, a header larger than its data,
+            a CRC error (one line naming the file).
+    """
+    import zipfile
+
+    import numpy as np
+
+    where = f"{str(path)!r}"
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = {i.filename: i for i in zf.infolist()}
+            for name in names:
+                info = infos.get(f"{name}.npy")
+                if info is None:
+                    raise ValueError(f"{where} has no array {name!r} (holds {sorted(infos)[:8]})")
+                with zf.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                        else np.lib.format.read_array_header_2_0
+                    shape, _, dtype = reader(fh)
+                need = math.prod(shape) * dtype.itemsize
+                if dtype.hasobject or need > info.file_size:
+                    raise ValueError(f"{where}: array {name!r} declares {shape} {dtype} ({need:,} bytes) but its "
+                                     f"member holds {info.file_size:,} bytes, or an object dtype")
+        with np.load(path, allow_pickle=False) as z:
+            return {name: z[name] for name in names}
+    except ValueError as exc:
+        raise ValueError(clip(str(exc) if str(exc).startswith(where) else f"{where}: {exc}", 300)) from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ValueError(f"{where} is not a readable .npz file ({type(exc).__name__}: {clip(str(exc), 100)})") from None

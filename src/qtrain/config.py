@@ -142,13 +142,15 @@ def _coerce_scalar(value: Any, tp: Any) -> Any:
             return value
         raise _Bad("expected an integer")
     if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
+        try:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+            if isinstance(value, str):
                 return float(value)  # YAML 1.1 reads "1e-3" as a string
-            except ValueError:
-                pass
+        except OverflowError:
+            raise _Bad("the number is too large for a float") from None
+        except ValueError:
+            pass
         raise _Bad("expected a number")
     if tp is str:
         if isinstance(value, str):
@@ -251,8 +253,8 @@ def build_config(cls: type, values: Mapping[str, Any] | None = None, *, source: 
             problems.append(bad)
             del kwargs[key]
     cfg = cls(**kwargs)
-    if hasattr(cfg, "problems"):
-        problems.extend(cfg.problems())
+    if hasattr(cfg, "problems"):  # ill-typed fields kept their defaults above, so these checks are safe
+        problems.extend(clip(p, 400) for p in cfg.problems())
     if problems:
         raise ConfigError(cls.__name__, problems, source)
     return cfg

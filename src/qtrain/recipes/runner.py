@@ -178,6 +178,7 @@ def export(run_dir: str | Path) -> Path:
         >>> export("runs/qt_image__mnist5k_demo__s0__20250101-000000")  # doctest: +SKIP
     """
     rd, recipe, cfg = _reopen(run_dir, None)
+    _check_checkpoints(rd)
     return get_recipe(recipe).export(cfg, rd)
 
 
