@@ -184,6 +184,28 @@ def test_recipe_trains_on_cifar_format_synthetic_data(tmp_path: Path) -> None:
     assert 0.0 <= m["test_acc"] <= 1.0 and m["gap"] == pytest.approx(m["train_acc"] - m["test_acc"])
 
 
+def test_synthetic_set_is_bounded_before_allocation(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^n_train=1000000000: a synthetic CIFAR-10 set needs 5 <= n_train <= 50,000 "):
+        write_synthetic_cifar10(tmp_path, 10**9, 10)
+    with pytest.raises(ValueError, match=r"^n=60001 synthetic CIFAR images: must be an integer in 1\.\.60,000"):
+        synthetic_cifar_images(60_001, 0)
+    assert list(tmp_path.iterdir()) == []
+    # generated in chunks of 2,000 images, the set equals the one-batch generation it replaced: these sums
+    # were recorded from the one-batch code (commit a5909c2) for n=2,100 (two chunks), seed 3
+    x, _ = synthetic_cifar_images(2_100, 3)
+    assert int(x.sum(dtype=torch.int64)) == 822989091
+    assert int((x.to(torch.int64) * torch.arange(3072).view(1, 3, 32, 32)).sum()) == 1263678209056
+
+
+def test_cifar_synthetic_run_with_a_billion_images_stops_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from qtrain.cli import main
+
+    rc = main(["run", "qt_image", "--preset", "cifar_synthetic_smoke", "--set", "n_train=1000000000", "--out",
+               str(tmp_path), "--quiet"])
+    assert rc == 2
+    assert capsys.readouterr().err.startswith("qtrain run: error: n_train=1000000")
+
+
 def test_recipe_checks_dataset_sizes() -> None:
     from qtrain.config import ConfigError
 
