@@ -185,7 +185,8 @@ def test_recipe_trains_on_cifar_format_synthetic_data(tmp_path: Path) -> None:
 
 
 def test_synthetic_set_is_bounded_before_allocation(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"^n_train=1000000000: a synthetic CIFAR-10 set needs 5 <= n_train <= 50,000 "):
+    with pytest.raises(ValueError, match=r"^n_train=1000000000: a synthetic CIFAR-10 set needs 5 <= n_train "
+                                         r"<= 50,000 "):
         write_synthetic_cifar10(tmp_path, 10**9, 10)
     with pytest.raises(ValueError, match=r"^n=60001 synthetic CIFAR images: must be an integer in 1\.\.60,000"):
         synthetic_cifar_images(60_001, 0)
@@ -197,13 +198,20 @@ def test_synthetic_set_is_bounded_before_allocation(tmp_path: Path) -> None:
     assert int((x.to(torch.int64) * torch.arange(3072).view(1, 3, 32, 32)).sum()) == 1263678209056
 
 
-def test_cifar_synthetic_run_with_a_billion_images_stops_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from qtrain.cli import main
+def test_cifar_synthetic_run_with_a_billion_images_stops_before_allocating(tmp_path: Path) -> None:
+    # under a 2 GiB address-space limit: the run used to grow to 14.8 GB before failing
+    import subprocess
 
-    rc = main(["run", "qt_image", "--preset", "cifar_synthetic_smoke", "--set", "n_train=1000000000", "--out",
-               str(tmp_path), "--quiet"])
-    assert rc == 2
-    assert capsys.readouterr().err.startswith("qtrain run: error: n_train=1000000")
+    code = ("import resource, sys\nresource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+            "from qtrain.cli import main\n"
+            "sys.exit(main(['run', 'qt_image', '--preset', 'cifar_synthetic_smoke', '--set', 'n_train=1000000000', "
+            f"'--out', {str(tmp_path)!r}, '--quiet']))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         env={"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), "PATH": "/usr/bin:/bin",
+                              "OMP_NUM_THREADS": "1", "HOME": str(tmp_path)})
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert res.stderr.startswith("qtrain run: error: n_train=1000000000: a synthetic CIFAR-10 set needs 5 <= n_train "
+                                 "<= 50,000") and res.stderr.count("\n") == 1
 
 
 def test_recipe_checks_dataset_sizes() -> None:

@@ -29,7 +29,8 @@ def _load(blob: bytes, encoding: str = "latin1") -> object:
 @pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
 def test_every_protocol_round_trips_numeric_arrays(protocol: int) -> None:
     d = {("BPSK", -2): np.arange(6, dtype=np.float32).reshape(1, 2, 3), "f": np.asfortranarray(np.eye(3)[:, :2]),
-         "be": np.arange(3, dtype=">i4"), "b": np.array([True, False]), "e": np.zeros((0, 3)), "c": np.ones(2, np.complex64)}
+         "be": np.arange(3, dtype=">i4"), "b": np.array([True, False]), "e": np.zeros((0, 3)),
+         "c": np.ones(2, np.complex64)}
     back = _load(pickle.dumps(d, protocol=protocol))
     assert isinstance(back, dict) and back.keys() == d.keys()
     for k, v in d.items():
@@ -63,13 +64,15 @@ def test_object_array_is_refused_in_a_fresh_process(tmp_path: Path) -> None:
     (OBJECT_ARRAY.replace(b"O8", b"f8").replace(b"NNNI-1", b"N(S'a'\ntNI-1"),
      r"dtype state .* refused: expected \(version, byte order, None, None, None, \.\.\.\)"),
     (OBJECT_ARRAY.replace(b"O8", b"f8").replace(b"(I1\nt", b"(I1099511627776\nt"),
-     r"array of shape \(1099511627776,\) and dtype float64 needs 8,796,093,022,208 bytes of data but the file holds 8$"),
+     r"array of shape \(1099511627776,\) and dtype float64 needs 8,796,093,022,208 bytes of data but the file "
+     r"holds 8$"),
     (OBJECT_ARRAY.replace(b"O8", b"f8").replace(b"(I1\nt", b"(I-1\nt"), r"array shape \(-1,\) refused"),
     (b"\x80\x04\x96" + struct.pack("<Q", 1 << 50) + b"ab.", r"BYTEARRAY8 declares 1,125,899,906,842,624 bytes but the "
                                                            r"file holds 3"),
     (b"\x80\x02" + b"]" * 1000 + b"a" * 999 + b".", r"containers are nested more than 32 levels deep"),
     (b"\x80\x02c__builtin__\nbytes\nJ\x00\xca\x9a;\x85R.", r"bytes\(int, \.\.\.\) refused"),
-    (b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x06\x00\x00\x00utf-16\x86R.", r"_codecs.encode\(str, 'utf-16'\) refused"),
+    (b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00xX\x06\x00\x00\x00utf-16\x86R.",
+     r"_codecs.encode\(str, 'utf-16'\) refused"),
     (b"\x80\x02cnumpy\nndarray\nK\x05\x85R.", r"'_NDArrayType' object is not callable"),
 ])
 def test_unsafe_or_inconsistent_content_is_refused(blob: bytes, message: str) -> None:

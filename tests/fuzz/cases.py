@@ -53,12 +53,16 @@ BAD_VALUES = [
 ]
 
 
-def config_cases(rng: random.Random, fields: dict[str, list[str]], n_random: int) -> list[dict[str, Any]]:
-    """``--set key=value`` cases for every field of every recipe, plus random multi-key and unknown-key cases."""
+def config_cases(rng: random.Random, fields: dict[str, list[str]], per_field: int,
+                 n_random: int) -> list[dict[str, Any]]:
+    """``--set key=value`` cases: ``per_field`` of :data:`BAD_VALUES` for every field of every recipe (the
+    first 10 always, the rest drawn), plus random multi-key and unknown-key cases."""
     cases = []
     for recipe, names in fields.items():
         for name in names:
-            for j, value in enumerate(BAD_VALUES):
+            picked = list(range(10)) + sorted(rng.sample(range(10, len(BAD_VALUES)), max(0, per_field - 10)))
+            for j in picked:
+                value = BAD_VALUES[j]
                 cases.append({"id": f"set/{recipe}/{name}/{j}", "op": "config", "recipe": recipe,
                               "overrides": [f"{name}={value}"], "names": [name]})
     junk = "abcxyz_-=.:[]{}!&*~ 019eEnaifNI#'\"\\\n"
@@ -83,14 +87,15 @@ ALIAS_BOMB = ("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"
 
 
 def yaml_cases(rng: random.Random, folder: Path, presets: dict[str, list[Path]], n_mut: int) -> list[dict[str, Any]]:
-    """Preset files for ``qtrain validate``: hostile YAML (alias bomb, deep nesting, null keys...) and mutated presets."""
+    """Preset files for ``qtrain validate``: hostile YAML (alias bomb, deep nesting, null keys...), mutated presets."""
     special = {
         "alias_bomb": ALIAS_BOMB, "deep_list": "a: " + "[" * 5000 + "]" * 5000, "deep_map": "a: " + "{b: " * 3000
         + "1" + "}" * 3000, "null_key": "~: 1\n", "int_key": "1: 2\n", "list_key": "? [1, 2]\n: 3\n",
         "top_list": "- 1\n- 2\n", "top_scalar": "42\n", "two_docs": "a: 1\n---\nb: 2\n", "tabs": "a:\t1\n",
         "python_tag": "epochs: !!python/object/apply:os.system ['touch pwned']\n", "binary": "\x00\x01\x02\x03",
         "anchor_only": "epochs: &e 3\n", "merge_key": "<<: {epochs: 3}\n", "big_int": "epochs: 1" + "0" * 30 + "\n",
-        "nan": "seed: .nan\n", "huge_string": "data_dir: " + "x" * 100_000 + "\n", "empty": "", "comment_only": "# hi\n",
+        "nan": "seed: .nan\n", "huge_string": "data_dir: " + "x" * 100_000 + "\n", "empty": "",
+        "comment_only": "# hi\n",
         "dup_keys": "epochs: 1\nepochs: 2\n", "bom": "\ufeffepochs: 1\n", "set": "a: !!set {x, y}\n",
         "timestamp": "seed: 2001-12-14\n", "bytes": "seed: !!binary aGVsbG8=\n",
     }
@@ -98,8 +103,8 @@ def yaml_cases(rng: random.Random, folder: Path, presets: dict[str, list[Path]],
     for recipe in sorted(presets):
         for name, text in special.items():
             path = _write(folder / recipe, f"{name}.yaml", text.encode("utf-8", errors="surrogatepass"))
-            cases.append({"id": f"yaml/{recipe}/{name}", "op": "cli", "argv": ["validate", str(path), "--recipe", recipe],
-                          "names": [path.name]})
+            cases.append({"id": f"yaml/{recipe}/{name}", "op": "cli", "names": [path.name],
+                          "argv": ["validate", str(path), "--recipe", recipe]})
         big = _write(folder / recipe, "too_big.yaml", b"# " + b"x" * (2 << 20) + b"\n")
         cases.append({"id": f"yaml/{recipe}/too_big", "op": "cli", "argv": ["validate", str(big), "--recipe", recipe],
                       "names": [big.name], "expect": "error"})
@@ -110,8 +115,8 @@ def yaml_cases(rng: random.Random, folder: Path, presets: dict[str, list[Path]],
             src = rng.choice(presets[recipe])
             (tag, data), = mutations(rng, src.read_bytes(), 1 if i % 2 else 0, 0 if i % 2 else 1)[-1:]
             path = _write(folder / recipe, f"mut{i}_{tag}_{src.name}", data)
-            cases.append({"id": f"yaml/{recipe}/mut{i}", "op": "cli", "argv": ["validate", str(path), "--recipe", recipe],
-                          "names": [path.name]})
+            cases.append({"id": f"yaml/{recipe}/mut{i}", "op": "cli", "names": [path.name],
+                          "argv": ["validate", str(path), "--recipe", recipe]})
     for key in ("alias_bomb", "deep_list", "null_key", "python_tag", "too_big", "latin1"):
         for c in cases:
             if c["id"].endswith(f"/{key}"):
@@ -134,10 +139,12 @@ def code_payloads(canary: Path) -> dict[str, bytes]:
     setenv = f"import os; os.environ[{CANARY_ENV!r}] = '1'"
     touch = str(canary / "touched")
     calls = {
-        "os_system": _call("os", "system", f"touch {touch}"), "posix_system": _call("posix", "system", f"touch {touch}"),
-        "exec": _call("builtins", "exec", setenv), "eval": _call("builtins", "eval", f"__import__('os').system('touch {touch}')"),
+        "os_system": _call("os", "system", f"touch {touch}"),
+        "posix_system": _call("posix", "system", f"touch {touch}"), "exec": _call("builtins", "exec", setenv),
+        "eval": _call("builtins", "eval", f"__import__('os').system('touch {touch}')"),
         "py2_eval": _call("__builtin__", "eval", "1"), "open": _call("builtins", "open", touch, "w"),
-        "subprocess": _call("subprocess", "check_call", ["touch", touch]), "import": _call("builtins", "__import__", "os"),
+        "subprocess": _call("subprocess", "check_call", ["touch", touch]),
+        "import": _call("builtins", "__import__", "os"),
         "importlib": _call("importlib", "import_module", "os"), "putenv": _call("os", "putenv", CANARY_ENV, "1"),
         "getattr": _call("builtins", "getattr", 1, "__class__"), "nested_pickle": _call("pickle", "loads", b"x"),
         "numpy_load": _call("numpy", "load", touch), "np_scalar": _call("numpy.core.multiarray", "scalar", 1),
@@ -147,8 +154,8 @@ def code_payloads(canary: Path) -> dict[str, bytes]:
         "codecs_bytes": _call("_codecs", "encode", b"x", "latin1"), "bytes_huge": _call("__builtin__", "bytes", 10**10),
         "bytearray": _call("builtins", "bytearray", 10**10), "ndarray_call": _call("numpy", "ndarray", (10**9,)),
         "dtype_object": _call("numpy", "dtype", "O8"), "dtype_struct": _call("numpy", "dtype", "f4,i4"),
-        "dtype_bytes": _call("numpy", "dtype", b"O8"), "reconstruct_other": _call("numpy.core.multiarray", "_reconstruct",
-                                                                                  1, (0,), b"b"),
+        "dtype_bytes": _call("numpy", "dtype", b"O8"),
+        "reconstruct_other": _call("numpy.core.multiarray", "_reconstruct", 1, (0,), b"b"),
         "ext": b"\x82\x01",  # EXT1 code 1: the copyreg extension registry
         "inst": b"(S'touch " + touch.encode() + b"'\nios\nsystem\n",  # protocol 0 INST
         "newobj": b"cos\nsystem\n)\x81",
@@ -169,8 +176,8 @@ def array_payloads() -> dict[str, bytes]:
     return {
         "object_array_68b": _array_pickle(b"O8", b"NNNI-1\nI-1\nI63\n", b"I1\n", b"A" * 8),
         "object_array_2": _array_pickle(b"O", plain, b"I2\n", b"\x10" * 16),
-        "struct_state": _array_pickle(b"V8", b"N(S'a'\nS'b'\nt(dS'a'\n(cnumpy\ndtype\n(S'O8'\nI0\nI1\ntRI0\ntsI8\nI1\nI63\n",
-                                      b"I1\n", b"B" * 8),
+        "struct_state": _array_pickle(b"V8", b"N(S'a'\nS'b'\nt(dS'a'\n(cnumpy\ndtype\n(S'O8'\nI0\nI1\ntRI0\nts"
+                                      b"I8\nI1\nI63\n", b"I1\n", b"B" * 8),
         "fields_in_state": _array_pickle(b"f4", b"N(S'a'\ntNI-1\nI-1\nI0\n", b"I1\n", b"C" * 4),
         "string_dtype": _array_pickle(b"S8", plain, b"I1\n", b"D" * 8),
         "datetime": _array_pickle(b"M8", plain, b"I1\n", b"E" * 8),

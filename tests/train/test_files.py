@@ -12,8 +12,8 @@ import torch
 from safetensors.torch import load_file
 
 from qtrain._fileio import clean_stale_temps, file_mode, finite_json, strict_json
-from qtrain.train.checkpoint import (CHECKPOINT_MAGIC, CheckpointError, load_checkpoint, safetensors_bytes,
-                                     save_checkpoint, save_model_safetensors)
+from qtrain.train.checkpoint import (CHECKPOINT_MAGIC, CheckpointError, load_checkpoint, save_checkpoint,
+                                     save_model_safetensors)
 from qtrain.train.rundir import RunDir, RunFolderError
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -41,9 +41,10 @@ def test_flipped_truncated_and_empty_checkpoints_are_refused(tmp_path: Path) -> 
     for pos in (100, 200, 300, len(raw) - 30):  # four flipped bytes inside the payload
         raw[pos] ^= 0x55
     path.write_bytes(bytes(raw))
-    with pytest.raises(CheckpointError, match=rf"^checkpoint '{path}' is damaged: its SHA-256 checksum does not match "
-                                              rf"its {len(raw) - 44} bytes \(a truncated copy or flipped bits\); delete "
-                                              r"the damaged file \(training restarts that model\) or start a new run$"):
+    with pytest.raises(CheckpointError, match=rf"^checkpoint '{path}' is damaged: its SHA-256 checksum does not "
+                                              rf"match its {len(raw) - 44} bytes \(a truncated copy or flipped "
+                                              r"bits\); delete the damaged file \(training restarts that model\) or "
+                                              r"start a new run$"):
         load_checkpoint(path)
     path.write_bytes(CHECKPOINT_MAGIC + b"\x00" * 10)
     with pytest.raises(CheckpointError, match=r"is truncated \(22 bytes, shorter than its header\)"):

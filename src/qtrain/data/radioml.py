@@ -193,7 +193,8 @@ def _read_archive(path: Path, variant: str) -> Any:
         member = (wanted or members)[0]
         if member.size > MAX_ARCHIVE_MEMBER:
             raise ValueError(f"archive {str(path)!r}: member {member.name!r} claims {member.size:,} bytes, more than "
-                             f"any RadioML 2016 file ({MAX_ARCHIVE_MEMBER:,} allowed); the archive is not a RadioML one")
+                             f"any RadioML 2016 file ({MAX_ARCHIVE_MEMBER:,} allowed); the archive is not a "
+                             "RadioML one")
         fh = tar.extractfile(member)
         assert fh is not None  # members are regular files
         return restricted_load(fh, member.size)

@@ -47,7 +47,8 @@ def _command_line(recipe: str, preset: str | None, overrides: list[str], seed: i
     return " ".join(parts + [f"--set {o}" for o in overrides])
 
 
-def _start(recipe: str, preset: str | None, overrides: list[str], seed: int | None, out: str | Path) -> tuple[RunDir, Any]:
+def _start(recipe: str, preset: str | None, overrides: list[str], seed: int | None,
+           out: str | Path) -> tuple[RunDir, Any]:
     cfg = load_config(recipe, preset, overrides, seed)
     preset_name = Path(preset).stem if preset else "default"
     rd = RunDir.create(out, recipe, preset_name, cfg.seed)
@@ -99,6 +100,18 @@ def _check_checkpoints(rd: RunDir) -> None:
                                   "loop; delete it (training restarts that model) or start a new run")
 
 
+def _resume_folder(resume: str | Path, recipe: str | None,
+                   held: contextlib.ExitStack) -> tuple[RunDir, str, Any, list[str]]:
+    """Lock the folder (before repairing it: it may be in use), repair it, check its config and checkpoints."""
+    held.enter_context(RunDir.open(resume).lock())
+    repaired = RunDir.open(resume).repair()
+    for line in repaired:
+        _log.warning(line)
+    rd, recipe, cfg = _reopen(resume, recipe)
+    _check_checkpoints(rd)
+    return rd, recipe, cfg, repaired
+
+
 def _plot_notices(cfg: Any) -> list[str]:
     # a default (plots=true) must not need an optional extra: skip the plots and say so
     if getattr(cfg, "plots", False) and importlib.util.find_spec("matplotlib") is None:
@@ -130,22 +143,18 @@ def run(recipe: str | None, preset: str | None = None, overrides: Iterable[str] 
         >>> res.summary["models"]["qt"]["params"]["trainable"]  # doctest: +SKIP
     """
     overrides = list(overrides)
-    with contextlib.ExitStack() as held:
+    with contextlib.ExitStack() as held:  # the run folder stays locked until its summary is written
         if resume is not None:
             if overrides or preset is not None or seed is not None:
-                raise ValueError("--resume continues a run with the config in its config.yaml; drop --preset/--set/--seed")
-            held.enter_context(RunDir.open(resume).lock())  # before repairing: the folder may be in use
-            notices = RunDir.open(resume).repair()
-            rd, recipe, cfg = _reopen(resume, recipe)
-            _check_checkpoints(rd)
+                raise ValueError("--resume continues a run with the config in its config.yaml; "
+                                 "drop --preset/--set/--seed")
+            rd, recipe, cfg, notices = _resume_folder(resume, recipe, held)
         else:
             if recipe is None:
                 raise ValueError(f"recipe=None; name one of {recipe_names()} (or pass resume=<run dir>)")
             rd, cfg = _start(recipe, preset, overrides, seed, out)
             held.enter_context(rd.lock())
             notices = []
-        for line in notices:
-            _log.warning(line)
         notices += _plot_notices(cfg)
         t0 = time.perf_counter()
         with preserved_torch_settings():

@@ -166,8 +166,9 @@ class RunDir:
         bad = [f"{k!r} ({t.__name__})" for k, t in INFO_FIELDS.items()
                if not isinstance(info.get(k), t) or isinstance(info.get(k), bool)]
         if bad:
-            raise RunFolderError(f"{where} lacks {', '.join(bad)}; it holds keys {clip(str(sorted(map(str, info))), 120)}; "
-                                 "the file is damaged, start a new run")
+            keys = clip(str(sorted(map(str, info))), 120)
+            raise RunFolderError(f"{where} lacks {', '.join(bad)}; it holds keys {keys}; the file is damaged, "
+                                 "start a new run")
         return info
 
     # ----------------------------------------------------------------- metrics.jsonl

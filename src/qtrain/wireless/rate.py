@@ -65,7 +65,7 @@ def check_beta_values(beta: Tensor) -> None:
 
 
 def check_beta(beta: Tensor, cfg: SystemConfig) -> None:
-    """Raise ``ValueError`` unless ``beta`` is a floating ``(S, M, K)`` tensor matching ``cfg`` with gains in ``[0, 1]``."""
+    """Raise ``ValueError`` unless ``beta`` is a floating ``(S, M, K)`` tensor matching ``cfg``, gains in ``[0, 1]``."""
     if not isinstance(beta, Tensor) or not beta.is_floating_point() or beta.ndim != 3 \
             or tuple(beta.shape[1:]) != (cfg.M, cfg.K):
         raise ValueError(f"beta must be a float tensor (S, M, K) = (S, {cfg.M}, {cfg.K}), got "
@@ -100,7 +100,8 @@ def check_eta(eta: Tensor, gamma: Tensor, cfg: SystemConfig) -> None:
                          f"{getattr(eta, 'dtype', type(eta).__name__)} {tuple(getattr(eta, 'shape', ()))}")
     e = eta.detach()
     if e.numel() and not bool(((e >= 0) & torch.isfinite(e)).all()):
-        raise ValueError("eta holds negative or non-finite power coefficients; each eta_mk must be a finite number >= 0")
+        raise ValueError("eta holds negative or non-finite power coefficients; each eta_mk must be a finite "
+                         "number >= 0")
     load = cfg.L * (e * gamma.detach()).sum(-1)
     if load.numel() and float(load.max()) > 1 + 1e-6:
         raise ValueError(f"eta exceeds the per-AP power budget: L sum_k eta_mk gamma_mk = {float(load.max()):.6g} > 1 "
