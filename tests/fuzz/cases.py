@@ -414,3 +414,29 @@ def run_mutations(tags: list[str]) -> dict[str, tuple[Callable[[Path, random.Ran
         "lock_file_junk": (lambda d, r: (d / ".lock").write_bytes(r.randbytes(20)), "ok", ""),
     })
     return muts
+
+
+def checkpoint_file_cases(rng: random.Random, folder: Path, n_cut: int, n_flip: int) -> list[dict[str, Any]]:
+    """Checkpoint files (checksummed and legacy torch zips) and RadioML ``.npz`` caches, mutated, for their loaders."""
+    from qtrain.data.rml_generator import save_npz
+    from qtrain.train.checkpoint import save_checkpoint
+
+    g = torch.Generator().manual_seed(0)
+    state = {"model": {"w": torch.randn(4, 3, generator=g), "b": torch.zeros(3)}, "epoch": 2, "history": [{"l": 0.5}],
+             "rng": {"torch": torch.get_rng_state()}, "optimizer": {"state": {0: {"step": torch.tensor(3.0)}}}}
+    folder.mkdir(parents=True, exist_ok=True)
+    checked = save_checkpoint(folder / "base.pt", state).read_bytes()
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    cache = {(m, s): np.random.default_rng(2).standard_normal((2, 2, 128)).astype(np.float32)
+             for m in ("BPSK", "QPSK") for s in (0, 4)}
+    bases = {"checkpoint": {"checked": checked, "legacy": buf.getvalue()},
+             "rml_npz": {"npz": save_npz(cache, folder / "base.npz", {"n_per_key": 2}).read_bytes()}}
+    cases = []
+    for loader, blobs in bases.items():
+        for tag, blob in blobs.items():
+            cases.append(_load_case(folder, f"{loader}/{tag}/valid", loader, blob, expect="ok", suffix=".bin"))
+            for name, data in mutations(rng, blob, n_cut, n_flip):
+                expect = "error" if tag == "checked" else None  # the checksum catches every change
+                cases.append(_load_case(folder, f"{loader}/{tag}/{name}", loader, data, expect=expect, suffix=".bin"))
+    return cases

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from fuzz.cases import (config_cases, idx_cases, pickle_cases, run_mutations, yaml_cases)
+from fuzz.cases import checkpoint_file_cases, config_cases, idx_cases, pickle_cases, run_mutations, yaml_cases
 from fuzz.harness import Report, run_cases, snapshot
 from qtrain import recipes
 from qtrain.config import config_fields
@@ -90,6 +90,13 @@ def test_fuzz_idx_files(tmp_path: Path, slow: bool) -> None:
     s = _scale(slow)
     cases = idx_cases(random.Random(SEED), tmp_path / "idx", s["idx_cut"], s["idx_flip"], s["bomb_mib"])
     _check(_run(cases, tmp_path, tmp_path / "idx"), 150)
+
+
+@pytest.mark.parametrize("slow", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_fuzz_checkpoint_and_cache_files(tmp_path: Path, slow: bool) -> None:
+    s = _scale(slow)
+    cases = checkpoint_file_cases(random.Random(SEED), tmp_path / "files", s["idx_cut"] * 2, s["idx_flip"] * 2)
+    _check(_run(cases, tmp_path, tmp_path / "files"), 200)
 
 
 # ----------------------------------------------------------------------------- run folders
