@@ -91,10 +91,8 @@ def _check_checkpoints(rd: RunDir) -> None:
     """Before resuming: every checkpoint intact and finite, every ``last.pt`` complete (one clear error if not)."""
     for path in sorted((rd.path / "checkpoints").glob("*/*.pt")):
         state = load_checkpoint(path)
-        if path.name != "last.pt":
-            continue
-        missing = [k for k in RESUME_KEYS if k not in state]
-        if missing or state["tag"] != path.parent.name:
+        missing = [k for k in (RESUME_KEYS if path.name == "last.pt" else ("model",)) if k not in state]
+        if missing or (path.name == "last.pt" and state["tag"] != path.parent.name):
             what = f"lacks {missing}" if missing else f"belongs to model {state['tag']!r}"
             raise CheckpointError(f"checkpoint {str(path)!r} {what}; it was not written by this run's training "
                                   "loop; delete it (training restarts that model) or start a new run")
