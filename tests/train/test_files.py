@@ -143,9 +143,9 @@ def test_out_that_cannot_hold_folders_is_one_clear_error(tmp_path: Path) -> None
 
 def test_run_json_is_checked(tmp_path: Path) -> None:
     rd = RunDir.create(tmp_path, "qt_image", "demo", 0)
-    for text, message in (('{"preset": "demo", "seed": 0}', r"run\.json lacks 'recipe' \(str\); it holds keys "
-                                                           r"\['preset', 'seed'\]; the file is damaged"),
-                          ('{"recipe": "qt_image", "preset": "d", "seed": "0"}', r"lacks 'seed' \(int\)"),
+    for text, message in (('{"preset": "demo", "seed": 0}', r"run\.json has no valid 'recipe' \(str\); it holds "
+                                                           r"keys \['preset', 'seed'\]; the file is damaged"),
+                          ('{"recipe": "qt_image", "preset": "d", "seed": "0"}', r"has no valid 'seed' \(int\)"),
                           ("[1]", r"run\.json holds a list, not an object"),
                           ('{"recipe": ', r"run\.json is not valid JSON \(Expecting value: line 1 column 12")):
         rd.info_path.write_text(text)

@@ -221,7 +221,7 @@ def test_resume_detects_a_truncated_config_yaml(uninterrupted: Path, tmp_path: P
                                              r"every field, so the file is truncated"):
         recipes.run(None, resume=run_dir, quiet=True)
     (run_dir / "run.json").write_text(json.dumps({k: v for k, v in info.items() if k != "recipe"}))
-    with pytest.raises(RunFolderError, match=r"run\.json lacks 'recipe' \(str\)"):
+    with pytest.raises(RunFolderError, match=r"run\.json has no valid 'recipe' \(str\)"):
         recipes.run(None, resume=run_dir, quiet=True)
 
 

@@ -167,7 +167,7 @@ class RunDir:
                if not isinstance(info.get(k), t) or isinstance(info.get(k), bool)]
         if bad:
             keys = clip(str(sorted(map(str, info))), 120)
-            raise RunFolderError(f"{where} lacks {', '.join(bad)}; it holds keys {keys}; the file is damaged, "
+            raise RunFolderError(f"{where} has no valid {', '.join(bad)}; it holds keys {keys}; the file is damaged, "
                                  "start a new run")
         return info
 
