@@ -65,7 +65,8 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), file_mode())
+            if hasattr(os, "fchmod"):  # POSIX; mkstemp alone would leave 0o600
+                os.fchmod(fh.fileno(), file_mode())
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
