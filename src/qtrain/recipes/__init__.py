@@ -1,6 +1,6 @@
 """Recipes: one file per paper task (config dataclass, builders, setup -> train -> evaluate -> save).
 
-Names are imported lazily so that the CLI can load :mod:`qtrain.recipes.commands` without torch.
+Names are imported lazily so that ``import qtrain.recipes`` stays cheap (no torch).
 
 Example:
     >>> from qtrain import recipes
@@ -20,7 +20,7 @@ __all__ = [
 
 _WHERE = {name: "qtrain.recipes.registry" for name in __all__}
 _WHERE.update({"RunResult": "qtrain.recipes.runner", "export": "qtrain.recipes.runner",
-               "run": "qtrain.recipes.runner", "validate": "qtrain.recipes.runner", "ls": "qtrain.recipes.commands"})
+               "run": "qtrain.recipes.runner", "validate": "qtrain.recipes.runner"})
 
 
 def __getattr__(name: str) -> Any:

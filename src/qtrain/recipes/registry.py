@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from qtrain.config import apply_overrides, build_config, read_yaml, yaml_header
+from qtrain.config import apply_overrides, build_config, config_fields, read_yaml, yaml_header
 from qtrain.train.context import RunContext
 from qtrain.train.rundir import RunDir
 
 __all__ = ["Recipe", "RecipeOutput", "RECIPE_MODULES", "RECIPES_ROOT", "register", "recipe_names", "get_recipe", "preset_dir",
-           "list_presets", "preset_path", "preset_header", "load_config"]
+           "list_presets", "preset_path", "preset_header", "load_config", "ls"]
 
 RECIPES_ROOT = Path(__file__).parent
 """Each paper has one home under here: ``<paper>/<recipe>.py``, ``<paper>/presets/<recipe>/*.yaml``."""
@@ -128,3 +128,23 @@ def load_config(name: str, preset: str | None = None, overrides: Iterable[str] =
     if seed is not None:
         values["seed"] = seed
     return build_config(recipe.config_cls, values, source=source)
+
+
+def ls(recipe: str | None = None) -> list[dict[str, Any]]:
+    """Recipes with their presets (name -> header line) and, for one recipe, its config fields (``qtrain ls``).
+
+    Example:
+        >>> [e["recipe"] for e in ls()][:1]
+        ['pilot_assignment']
+        >>> {f.name: f.default for f in ls("qt_image")[0]["fields"]}["blocks"]
+        16
+    """
+    out = []
+    for name in [recipe] if recipe else recipe_names():
+        rec = get_recipe(name)
+        entry: dict[str, Any] = {"recipe": name, "description": rec.description,
+                                 "presets": {p: preset_header(path) for p, path in list_presets(name).items()}}
+        if recipe:
+            entry["fields"] = config_fields(rec.config_cls)
+        out.append(entry)
+    return out

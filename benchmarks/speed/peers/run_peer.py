@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Standalone peer-simulator benchmark runner.
 
-Runs under a peer's own virtualenv (see ``benchmarks/setup_peers.sh``); it never
+Runs under a peer's own virtualenv (see ``benchmarks/speed/setup_peers.sh``); it never
 imports qtrain.  For one (peer, ansatz, n, blocks) it
 
 1. builds the circuit in the peer library from a flat parameter vector,

@@ -6,7 +6,7 @@ LEFTMOST kron factor, i.e. the MOST significant bit of the basis index) and appl
 to the state vector.  Deliberately naive: it shares no code with qtrain or with the
 peer runners, and is used to check each peer's gate and qubit-order conventions.
 
-    python benchmarks/peers/reference.py --selftest [--peers a,b] [--precision single|double|both]
+    python benchmarks/speed/peers/reference.py --selftest [--peers a,b] [--precision single|double|both]
 
 runs every available peer at n=4, blocks=2 for both ansatze and asserts
 max |p_peer - p_ref| < 1e-5 (and checks the gradient of sum(p*w) against central
@@ -120,7 +120,7 @@ def _sanity() -> None:
 def selftest(peers=None, precisions=("single",), n=4, blocks=2, tol=1e-5) -> bool:
     _sanity()
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from peers import available_peers, run_peer  # noqa: E402  (benchmarks/peers package)
+    from peers import available_peers, run_peer  # noqa: E402  (benchmarks/speed/peers package)
 
     avail = available_peers()
     todo = sorted(avail) if not peers else list(peers)

@@ -2,9 +2,9 @@
 
 This module runs under the project venv and never imports a peer library: each peer
 lives in its own virtualenv under ``<repo>/.peers/<venv>/`` (created by
-``benchmarks/setup_peers.sh``) and is driven through ``run_peer.py`` in a subprocess.
+``benchmarks/speed/setup_peers.sh``) and is driven through ``run_peer.py`` in a subprocess.
 
-    from peers import available_peers, run_peer      # with benchmarks/ on sys.path
+    from peers import available_peers, run_peer      # with benchmarks/speed/ on sys.path
     available_peers()   # {"torchquantum": ".../.peers/torchquantum/bin/python", ...}
     r = run_peer("pennylane_lightning", "ry_cnot", 13, 16, params, weights)
     r["status"]         # "ok" | "skipped" | "failed"
@@ -28,7 +28,7 @@ __all__ = ["PEERS", "available_peers", "run_peer", "estimate_memory_gb", "peers_
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "run_peer.py"
-REPO = HERE.parent.parent
+REPO = HERE.parents[2]  # benchmarks/speed/peers/ -> the repository root
 
 # peer name -> (venv dir name, import statement proving the peer works)
 PEERS: dict[str, tuple[str, str]] = {
@@ -138,7 +138,7 @@ def run_peer(peer: str, ansatz: str, n: int, blocks: int, params: np.ndarray, we
         return dict(base, status="skipped", reason=f"estimated {est:.1f} GiB > limit {mem_limit_gb:g} GiB")
     py = _python(PEERS[peer][0])
     if not py.exists():
-        return dict(base, status="failed", reason=f"not installed: {py} missing (run benchmarks/setup_peers.sh)")
+        return dict(base, status="failed", reason=f"not installed: {py} missing (run benchmarks/speed/setup_peers.sh)")
 
     with tempfile.TemporaryDirectory(prefix=f"peer_{peer}_") as td:
         td = Path(td)
@@ -189,7 +189,7 @@ def case_inputs(ansatz: str, n: int, blocks: int) -> tuple[np.ndarray, np.ndarra
 def _meta(threads, repeats, mem_limit_gb, precision) -> dict:
     import platform
     return {
-        "runner": "benchmarks/peers/run_peer.py via benchmarks/peers/__init__.py measure()",
+        "runner": "benchmarks/speed/peers/run_peer.py via benchmarks/speed/peers/__init__.py measure()",
         "inputs": "params = np.random.default_rng(0).uniform(-pi, pi, n_params); "
                   "weights = np.random.default_rng(1).uniform(0, 1, 2**n)",
         "loss": "sum(probs * weights); fwd = probabilities only, fwdbwd = loss + gradient w.r.t. all params",
@@ -202,13 +202,15 @@ def _meta(threads, repeats, mem_limit_gb, precision) -> dict:
 
 
 def measure(peers=None, cases=DEFAULT_CASES, threads=1, repeats=5, mem_limit_gb=16.0, timeout_s=600,
-            precision="single", out=None, log=print) -> list[dict]:
+            precision="single", out=None, log=print, probs_dir=None) -> list[dict]:
     """Run every (case, peer) one after the other; cross-check the probabilities.
 
     For n <= 10 each peer is compared with the dense numpy reference (``max_dp_ref``);
     for every n with the first peer that succeeded on the case (``max_dp_vs``).
     If ``out`` is given, results are merged into that JSON file after every run
-    (keyed by peer, ansatz, n, blocks, threads, precision).
+    (keyed by peer, ansatz, n, blocks, threads, precision). If ``probs_dir`` is given, each
+    peer's probabilities are saved there as ``<peer>__<ansatz>_<n>_<blocks>.npy`` (``qtrain bench
+    sim --peers`` compares them with qtrain's).
     """
     sys.path.insert(0, str(HERE))
     import reference  # noqa: E402  (sibling file, numpy only)
@@ -250,6 +252,9 @@ def measure(peers=None, cases=DEFAULT_CASES, threads=1, repeats=5, mem_limit_gb=
             p = r.pop("probs", None)
             r.pop("grad", None)
             if p is not None:
+                if probs_dir:
+                    Path(probs_dir).mkdir(parents=True, exist_ok=True)
+                    np.save(Path(probs_dir) / f"{peer}__{ansatz}_{n}_{blocks}.npy", p)
                 if pref is not None:
                     r["max_dp_ref"] = float(np.max(np.abs(p - pref)))
                 if first is None:
@@ -264,6 +269,7 @@ def measure(peers=None, cases=DEFAULT_CASES, threads=1, repeats=5, mem_limit_gb=
             else:
                 log(f"[peers]   {r.get('status')}: {r.get('reason')}")
             save()
+    save()  # also when no peer ran: the file still says which peers are available
     return records
 
 
@@ -279,12 +285,13 @@ def _main(argv=None) -> int:
     ap.add_argument("--timeout-s", type=float, default=600)
     ap.add_argument("--precision", choices=("single", "double"), default="single")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "peers_raw.json"))
+    ap.add_argument("--probs-dir", default=None, help="also save each peer's probabilities here (.npy)")
     args = ap.parse_args(argv)
     if args.list:
         print(json.dumps(available_peers(), indent=1))
         return 0
     measure([p for p in args.peers.split(",") if p], args.cases, args.threads, args.repeats,
-            args.mem_limit_gb, args.timeout_s, args.precision, args.out)
+            args.mem_limit_gb, args.timeout_s, args.precision, args.out, probs_dir=args.probs_dir)
     return 0
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create one virtualenv per peer simulator under .peers/<name>/ and install it.
 #
-#   bash benchmarks/setup_peers.sh [torchquantum] [pennylane] [tensorcircuit]   (default: all)
+#   bash benchmarks/speed/setup_peers.sh [torchquantum] [pennylane] [tensorcircuit]   (default: all)
 #
 # Idempotent: a venv whose stamp file exists and whose import check passes is left
 # alone (FORCE=1 reinstalls).  A peer that cannot be installed is reported and the
@@ -16,7 +16,7 @@
 #              TQ_SPEC, PL_SPEC, TC_SPEC (override the pinned peer versions).
 set -u
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PEERS_DIR="${QTRAIN_PEERS_DIR:-$REPO/.peers}"
 PYTHON="${PYTHON:-python3}"
 TORCH="${TORCH:-torch==2.13.0}"
@@ -76,7 +76,7 @@ write_torchvision_stub() {
 import pathlib, sysconfig
 root = pathlib.Path(sysconfig.get_paths()["purelib"]) / "torchvision"
 files = {
-    "_stub.py": '''"""torchvision stand-in written by benchmarks/setup_peers.sh (no CPU wheel exists).
+    "_stub.py": '''"""torchvision stand-in written by benchmarks/speed/setup_peers.sh (no CPU wheel exists).
 Names resolve at import time; instantiating anything raises ImportError."""
 
 

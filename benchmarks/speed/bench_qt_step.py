@@ -8,8 +8,8 @@ median seconds per step and the ratio to the classical step.
 References: the QET paper reports Quantum-Train epochs 6-9x slower than classical ones; the
 official Quantum-Train notebook (MNIST, L16, GPU) takes 0.41-0.42 s per batch of 128.
 
-    python benchmarks/bench_qt_step.py                 # writes benchmarks/results/qt_step.md
-    python benchmarks/bench_qt_step.py --threads 2 --repeats 9
+    python benchmarks/speed/bench_qt_step.py           # writes benchmarks/results/qt_step.md
+    python benchmarks/speed/bench_qt_step.py --threads 2 --repeats 9
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from qtrain.data import load_image_splits
 from qtrain.models import MnistCNN
 from qtrain.qt import MLPMapping, QuantumTrain, count_parameters
 
-RESULTS = Path(__file__).parent / "results" / "qt_step.md"
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "qt_step.md"
 
 
 def cases() -> dict[str, Callable[[], nn.Module]]:
@@ -116,7 +116,7 @@ def to_markdown(rows: list[dict[str, object]], args: argparse.Namespace, load: t
     body = [f"| {r['case']} | {r['threads']} | {r['trainable']:,} | {r['median_s']:.4f} | {r['min_s']:.4f} | "
             f"{r['ratio']:.2f}x | {'-' if r['gen_s'] is None else format(r['gen_s'], '.4f')} |" for r in rows]
     foot = ["", "Target: ratio <= 1.5x. References: QET paper 6-9x per epoch; official code 0.42 s/batch of 128 (GPU).",
-            "Command: `python benchmarks/bench_qt_step.py " + " ".join(
+            "Command: `python benchmarks/speed/bench_qt_step.py " + " ".join(
                 f"--{k} {v}" if not isinstance(v, list) else f"--{k} {' '.join(map(str, v))}"
                 for k, v in vars(args).items() if k != "out") + "`"]
     return "\n".join(head + body + foot) + "\n"

@@ -16,7 +16,7 @@ CNN on a batch of 1,000 synthetic 32x32 images, each in a fresh subprocess so th
 (``VmHWM``) is its own. Reported: median seconds per step over ``--big-steps`` steps after
 one warm-up step, and peak resident memory.
 
-    python benchmarks/bench_qt_epoch.py            # writes benchmarks/results/qt_image_epoch.md
+    python benchmarks/speed/bench_qt_epoch.py      # writes benchmarks/results/qt_image_epoch.md
 """
 from __future__ import annotations
 
@@ -34,10 +34,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.bench_qt_step import make_stepper  # noqa: E402  (one timing loop for both benchmarks)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `benchmarks.speed`
+from benchmarks.speed.bench_qt_step import make_stepper  # noqa: E402  (one timing loop for both benchmarks)
 
-RESULTS = Path(__file__).parent / "results" / "qt_image_epoch.md"
+RESULTS = Path(__file__).resolve().parents[1] / "results" / "qt_image_epoch.md"
 STEPS_PER_EPOCH = -(-60000 // 128)  # 469
 
 
@@ -193,7 +193,7 @@ def to_markdown(rows: list[dict[str, object]], big: list[dict[str, object]], arg
               "peak RSS MiB |", "|---|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {r['case']} | {r['trainable']:,} | {r['first_s']:.2f} | {r['s_step']:.2f} | {r['ratio']:.1f}x | "
               f"{r['rss_start_mib']:.0f} | {r['peak_rss_mib']:.0f} |" for r in big]
-    lines += ["", "Command: `python benchmarks/bench_qt_epoch.py " + " ".join(
+    lines += ["", "Command: `python benchmarks/speed/bench_qt_epoch.py " + " ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("out", "child")) + "`"]
     return "\n".join(lines) + "\n"
 

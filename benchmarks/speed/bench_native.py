@@ -11,7 +11,7 @@ Timed (median of --reps runs after one warm-up):
   torch   forward  : per block  Kronecker-group GEMMs (groups of <= 5 qubits) + index_select,
           backward : torch autograd of the same graph
 
-Usage:  python benchmarks/bench_native.py [--quick] [--reps 5] [--threads 1 2]
+Usage:  python benchmarks/speed/bench_native.py [--quick] [--reps 5] [--threads 1 2]
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import torch
 try:
     from qtrain.sim import _native as nt
 except Exception:  # pragma: no cover - running from a checkout without install
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "src"))
     from qtrain.sim import _native as nt
 
 
