@@ -34,9 +34,9 @@ from qtrain.data import MNIST_MEAN, MNIST_STD, ImageSplits, load_image_splits
 from qtrain.data.cifar import load_cifar_splits, write_synthetic_cifar10
 from qtrain.data.fashion import (FASHION_MEAN, FASHION_STD, find_fashion_mnist, find_mnist, load_digits_splits,
                                  load_mnist_format_splits)
-from qtrain.hybrid import QCML, use_shots
+from qtrain.hybrid import QCML
 from qtrain.models import CifarCNN, MnistCNN
-from qtrain.qt import MLPMapping, QuantumTrain, count_parameters
+from qtrain.qt import MLPMapping, QuantumTrain, count_parameters, use_shots
 from qtrain.recipes.registry import Recipe, RecipeOutput
 from qtrain.train import (RunContext, RunDir, ShuffledBatches, TrainLoop, load_checkpoint, save_model_safetensors,
                           seed_everything)
