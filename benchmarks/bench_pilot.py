@@ -28,7 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qtrain.wireless.presets import PAPER_TABLE_II, TABLE_II  # noqa: E402
+from qtrain.recipes.hqcnn_pilot.paper import PAPER_TABLE_II  # noqa: E402
+from qtrain.wireless import TABLE_II  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MODELS = ("closed_form", "paper_code_compat")

@@ -48,7 +48,7 @@ def readout_damping(n_qubits: int, p: float, scales: tuple[float, ...] = (1.0, 2
     import torch
 
     from qtrain.hybrid.qcnn import QCNN
-    from qtrain.wireless.zne import extrapolate
+    from qtrain.sim.mitigation import extrapolate
 
     torch.manual_seed(seed)
     clean, noisy = QCNN(n_qubits, n_layers=1, shared=True), QCNN(n_qubits, n_layers=1, shared=True, noise=p)

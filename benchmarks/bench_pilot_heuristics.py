@@ -23,7 +23,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_pilot import MODELS, PAPER_REF, RESULTS, compose_readme  # noqa: E402
-from qtrain.wireless import (PAPER_TABLE_II, TABLE_II, compare_methods, make_scenarios, n_partitions,  # noqa: E402
+from qtrain.recipes.hqcnn_pilot.paper import PAPER_TABLE_II  # noqa: E402
+from qtrain.wireless import (TABLE_II, compare_methods, make_scenarios, n_partitions,  # noqa: E402
                              table2_config)
 
 METHODS = ("random", "greedy", "master_ap", "location", "local_search", "exhaustive")

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from qtrain.wireless import (METHODS, PAPER_TABLE_II, TABLE_II, RateModel, SystemConfig, assign_pilots,
-                             compare_methods, copilot_matrix, estimation_quality, exhaustive_pilots, format_table2,
+from qtrain.recipes.hqcnn_pilot.paper import PAPER_TABLE_II, format_table2
+from qtrain.wireless import (METHODS, TABLE_II, RateModel, SystemConfig, assign_pilots,
+                             compare_methods, copilot_matrix, estimation_quality, exhaustive_pilots,
                              iter_partition_chunks, local_search_pilots, location_pilots, make_scenarios,
                              master_ap_pilots, n_partitions, path_loss_db, power_control, restricted_growth_strings,
                              run_table2, scenario_cache_path, sinr_terms, soft_sum_rate, stirling2, sum_rate,

@@ -16,10 +16,10 @@ def report_run(a: argparse.Namespace) -> int:
     """``qtrain report PATH``: write the plots and ``report.html``; print where."""
     import sys
 
-    from qtrain.report.build import build_report
+    from qtrain.recipes.runner import report
 
     try:
-        page = build_report(a.path, a.out)
+        page = report(a.path, a.out)
     except FileNotFoundError as exc:  # a wrong path is a user error: one line, exit 2
         print(f"qtrain report: error: {exc}", file=sys.stderr)
         return 2
