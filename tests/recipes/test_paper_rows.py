@@ -1,4 +1,4 @@
-"""Each paper's rows live in ``recipes/<paper>/paper.py``: every preset header quotes them, every model has their counts."""
+"""Each paper's rows live in ``recipes/<paper>/paper.py``: preset headers quote them, models have their counts."""
 from __future__ import annotations
 
 import re

@@ -389,8 +389,8 @@ def test_bad_inputs_raise(small_scen):
 
 
 def test_pilot_bench_scripts_ratios_and_local_search_gap() -> None:
-    from benchmarks.bench_pilot import paper_ratio
-    from benchmarks.bench_pilot_heuristics import bench_row
+    from benchmarks.papers.bench_pilot import paper_ratio
+    from benchmarks.papers.bench_pilot_heuristics import bench_row
 
     assert paper_ratio("small_K6", "hqcnn", "exhaustive") == pytest.approx(18.08 / 18.43)
     assert paper_ratio("medium_M40", "hqcnn", "location") == pytest.approx(124.56 / 102.31)  # paper's best: greedy

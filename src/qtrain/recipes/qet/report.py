@@ -21,7 +21,7 @@ from qtrain.recipes.qet.figures import plot_acc_vs_snr, plot_confusions, plot_va
 from qtrain.recipes.qet.paper import PaperRow, paper_row, paper_te_ratio
 from qtrain.report import Figure, ReportSection, Run, Table, format_mean_std, mean_std
 
-__all__ = ["Rows", "collect", "table2", "snr_table", "val_acc_table", "fig5_table", "report_section"]
+__all__ = ["Rows", "protocol", "collect", "table2", "snr_table", "val_acc_table", "fig5_table", "report_section"]
 
 Rows = dict[str, list[dict[str, Any]]]
 """Model name -> one entry per seed (see the module docstring)."""
@@ -32,6 +32,14 @@ def _order(name: str) -> tuple[int, int, str]:
     q = re.search(r"-(\d+)$", name)
     kind = 0 if name == "MC-Net" else 1 if name.startswith("QET-") else 2 if name.startswith("QT-MLP") else 3
     return kind, int(q.group(1)) if q else 0, name
+
+
+def protocol(run: Run) -> str:
+    """What rows of one Table 2 share: data and training budget (models and seeds may differ)."""
+    c, d = run.config, (run.summary or {}).get("data", {})
+    data = f"{d.get('source', c.get('data'))} {d.get('n_per_key', c.get('n_per_key'))}/key"
+    return (f"{data}, {c.get('epochs')} epochs, patience {c.get('patience')}, lr {c.get('lr')}, "
+            f"lr_plateau {c.get('lr_plateau')}, max_steps {c.get('max_steps')}")
 
 
 def collect(runs: Sequence[Run]) -> Rows:
@@ -123,17 +131,32 @@ def fig5_table(rows: Rows) -> list[dict[str, Any]]:
             for e in range(max(len(c) for c in curves.values()))]
 
 
-def report_section(runs: Sequence[Run]) -> ReportSection:
-    """The hook of ``Recipe("qet_amc")``: Table 2 ours vs paper, per-SNR accuracy, Figs. 4-5, confusion matrices."""
-    rows = collect(runs)
-    seeds = sorted({r["seed"] for entries in rows.values() for r in entries})
-    tables = [Table("Table 2: ours vs paper", table2(rows),
+def _tables(rows: Rows, suffix: str) -> list[Table]:
+    tables = [Table(f"Table 2: ours vs paper{suffix}", table2(rows),
                     "Cells are `ours / paper`. acc = overall test accuracy over all SNRs (%); acc. loss (eq. 13, "
                     "points) and T_e ratio are against our MC-Net; T_e (eq. 15) = training seconds per epoch."),
-              Table("Accuracy per SNR (%, Fig. 4)", snr_table(rows)),
-              Table("Validation accuracy per epoch (%, first seed)", val_acc_table(rows))]
+              Table(f"Accuracy per SNR (%, Fig. 4){suffix}", snr_table(rows)),
+              Table(f"Validation accuracy per epoch (%, first seed){suffix}", val_acc_table(rows))]
     if fig5 := fig5_table(rows):
-        tables.append(Table("Validation loss per epoch, MLP vs Multimodel mapping (Fig. 5)", fig5))
+        tables.append(Table(f"Validation loss per epoch, MLP vs Multimodel mapping (Fig. 5){suffix}", fig5))
+    return tables
+
+
+def report_section(runs: Sequence[Run]) -> ReportSection:
+    """The hook of ``Recipe("qet_amc")``: Table 2 ours vs paper, per-SNR accuracy, Figs. 4-5, confusion matrices.
+
+    Runs of different protocols (data, epochs, ...) get separate tables; the figures show the first protocol.
+    """
+    by_protocol: dict[str, list[Run]] = {}
+    for run in runs:
+        by_protocol.setdefault(protocol(run), []).append(run)
+    tables, first = [], None
+    for label, group in by_protocol.items():
+        rows = collect(group)
+        first = rows if first is None else first
+        tables += _tables(rows, f" ({label})" if len(by_protocol) > 1 else "")
+    rows = first or {}
+    seeds = sorted({r["seed"] for entries in rows.values() for r in entries})
     figures = [Figure("qet_fig4_acc_vs_snr.png", "Fig. 4 (paper)", "Test accuracy vs SNR, mean over seeds.",
                       lambda path: plot_acc_vs_snr(rows, path)),
                Figure("qet_fig5_val_loss.png", "Fig. 5 (paper)", "Validation loss per epoch, MLP vs Multimodel "
@@ -143,6 +166,6 @@ def report_section(runs: Sequence[Run]) -> ReportSection:
                       lambda path: plot_confusions(rows, path))]
     return ReportSection(
         title="qet_amc: QET (An et al.), Table 2, ours vs paper",
-        intro=(f"{sum(len(v) for v in rows.values())} trained model(s), seeds {seeds}; mean ± std over seeds "
-               "(sample std). Paper: RadioML 2016.10A, up to 500 epochs, early stopping 30, RTX 4090."),
+        intro=(f"Protocol(s): {'; '.join(by_protocol)}. Mean ± std over seeds (sample std; first protocol: seeds "
+               f"{seeds}). Paper: RadioML 2016.10A, up to 500 epochs, early stopping 30, RTX 4090."),
         tables=tables, curves=("train_loss", "val_loss", "val_acc"), figures=figures)
