@@ -140,7 +140,7 @@ def time_steps(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]]) -> d
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-            return (time.perf_counter() - t0) / n
+            return (time.perf_counter() - t0) / max(n, 1)  # --time-warmup 0: no warm-up steps
 
         steps(a.time_warmup)
         steppers[name] = steps
@@ -265,7 +265,8 @@ def _readme(results: Path) -> None:
     update_section("qet", section_text((results / fname).read_text(), fname, stop))
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
+    """The script's options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n-per-key", type=int, default=50, help="generated windows per (mod, SNR) key")
     p.add_argument("--gen-mode", default="legacy", choices=["legacy", "clean"], help="generator mode")
@@ -289,7 +290,11 @@ def main() -> None:
     p.add_argument("--readme", action="store_true", help="also refill README.md's qet section")
     p.add_argument("--out", type=Path, default=Path("runs/bench_qet"), help="parent folder of the run folders")
     p.add_argument("--results", type=Path, default=RESULTS, help="where the markdown and PNGs go")
-    a = p.parse_args()
+    return p
+
+
+def main() -> None:
+    a = parser().parse_args()
     a.results.mkdir(parents=True, exist_ok=True)
     if a.reuse is not None:
         blob = merge_saved([a.out / f for f in (a.reuse or [a.save])])

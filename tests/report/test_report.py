@@ -181,3 +181,17 @@ def test_report_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert f"no run folders (with run.json) in '{tmp_path}'" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "is not a folder; pass a run folder (qtrain run) or a sweep folder" in capsys.readouterr().err
+
+
+def test_pilot_report_counts_a_seed_run_twice_once() -> None:
+    from qtrain.recipes.hqcnn_pilot.report import Group, collect
+    from qtrain.report import Run
+
+    def run(name: str, seed: int, rate: float) -> Run:
+        summary = {"seed": seed, "system": "small_K6", "study": "table2", "reference": "master_ap", "models": {},
+                   "baselines": {}, "table": [{"method": "master_ap", "sum-rate": rate, "ratio": 1.0}]}
+        return Run(Path(name), {"recipe": "pilot_assignment"}, {"seed": seed}, summary)
+
+    groups = collect([run("p__s0__t2", 0, 2.0), run("p__s0__t1", 0, 1.0), run("p__s1__t1", 1, 3.0)])
+    assert list(groups) == [Group("table2", "small_K6", "closed_form", "unsupervised", "soft")]
+    assert [r["table"][0]["sum-rate"] for r in groups[list(groups)[0]]] == [2.0, 3.0]  # the later seed-0 run

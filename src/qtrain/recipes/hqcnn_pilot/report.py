@@ -44,17 +44,20 @@ class Group(NamedTuple):
 
 
 def collect(runs: Sequence[Run]) -> dict[Group, list[dict[str, Any]]]:
-    """Finished runs' summaries (``reference``, ``baselines``, ``models``, ``table``, ``wall_time_s``) per group."""
-    out: dict[Group, list[dict[str, Any]]] = {}
-    for run in runs:
+    """Finished runs' summaries (``reference``, ``baselines``, ``models``, ``table``, ``wall_time_s``) per group.
+
+    A seed run twice in one group counts once: the later run folder (by name, i.e. by start time) wins.
+    """
+    out: dict[Group, dict[Any, dict[str, Any]]] = {}
+    for run in sorted(runs, key=lambda r: r.name):
         s, c = run.summary, run.config
         if not s or not isinstance(s.get("table"), list):
             continue
         group = Group(str(s.get("study", c.get("study", "table2"))), str(s.get("system", c.get("system"))),
                       str(c.get("rate_model", "closed_form")), str(c.get("mode", "unsupervised")),
                       str(c.get("relaxation", "soft")))
-        out.setdefault(group, []).append({k: s[k] for k in _KEEP if k in s})
-    return out
+        out.setdefault(group, {})[s.get("seed", c.get("seed"))] = {k: s[k] for k in _KEEP if k in s}
+    return {g: list(by_seed.values()) for g, by_seed in out.items()}
 
 
 def method_stats(runs: Sequence[dict[str, Any]], method: str) -> tuple[list[float], list[float]]:
