@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from qtrain.report.stats import format_mean_std, mean_std
+
 __all__ = ["SweepResult", "sweep", "aggregate", "collect_summaries", "markdown_table", "parse_list",
            "write_tables"]
 
@@ -182,13 +184,6 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _stats(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-    return mean, std
-
-
 def aggregate(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Group the rows of each summary's results table by (preset, model); mean ± std of numeric columns.
 
@@ -212,9 +207,9 @@ def aggregate(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             if len(set(vals)) == 1 and isinstance(vals[0], int):
                 rec[col] = vals[0]
                 continue
-            mean, std = _stats([float(v) for v in vals])
-            digits = 2 if abs(mean) >= 1 else 3
-            rec[col], rec[f"{col}__mean"], rec[f"{col}__std"] = f"{mean:.{digits}f} ± {std:.{digits}f}", mean, std
+            mean, std = mean_std(vals)
+            rec[col] = format_mean_std(vals, digits=2 if abs(mean) >= 1 else 3)
+            rec[f"{col}__mean"], rec[f"{col}__std"] = mean, std
         out.append(rec)
     return out
 

@@ -1,6 +1,7 @@
 """``qtrain report PATH``: PNG plots and one HTML page of a run, a sweep or a folder of runs.
 
-Python: :func:`qtrain.report.build_report` returns the page's path.
+Python: :func:`qtrain.recipes.report` returns the page's path (each recipe's report hook adds its paper's
+tables and figures).
 """
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the plots and ``report.html``; print where (a wrong path exits 2 through :func:`qtrain.cli.main`)."""
-    from qtrain.report import build_report
+    from qtrain.recipes import report
 
-    page = build_report(args.path, args.out)
+    page = report(args.path, args.out)
     print(f"wrote {page} ({len(list(page.parent.glob('*.png')))} PNG files)")
     return 0

@@ -5,11 +5,14 @@ import difflib
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from qtrain.config import apply_overrides, build_config, config_fields, read_yaml, yaml_header
 from qtrain.train.context import RunContext
 from qtrain.train.rundir import RunDir
+
+if TYPE_CHECKING:
+    from qtrain.report.section import ReportHook
 
 __all__ = ["Recipe", "RecipeOutput", "RECIPE_MODULES", "RECIPES_ROOT", "register", "recipe_names", "get_recipe", "preset_dir",
            "list_presets", "preset_path", "preset_header", "load_config", "ls"]
@@ -43,6 +46,9 @@ class Recipe:
         config_cls: the recipe's config dataclass (fields made with :func:`qtrain.config.option`).
         train: ``train(cfg, ctx) -> RecipeOutput``: setup -> train -> evaluate -> save.
         export: ``export(cfg, run_dir) -> Path``: write ``model.safetensors`` from the last checkpoint.
+        report: optional ``report(runs) -> ReportSection`` for ``qtrain report``: the recipe's tables
+            (ours vs its paper's rows), the metrics to plot and its paper's figures. ``None``: the
+            generic section (each run's table, every numeric metrics series).
     """
 
     name: str
@@ -50,6 +56,7 @@ class Recipe:
     config_cls: type
     train: Callable[[Any, RunContext], RecipeOutput]
     export: Callable[[Any, RunDir], Path]
+    report: ReportHook | None = None
 
 
 def register(name: str, module: str) -> None:

@@ -34,9 +34,10 @@ from qtrain.data import MNIST_MEAN, MNIST_STD, ImageSplits, load_image_splits
 from qtrain.data.cifar import load_cifar_splits, write_synthetic_cifar10
 from qtrain.data.fashion import (FASHION_MEAN, FASHION_STD, find_fashion_mnist, find_mnist, load_digits_splits,
                                  load_mnist_format_splits)
-from qtrain.hybrid import QCML, use_shots
+from qtrain.hybrid import QCML
 from qtrain.models import CifarCNN, MnistCNN
-from qtrain.qt import MLPMapping, QuantumTrain, count_parameters
+from qtrain.qt import MLPMapping, QuantumTrain, count_parameters, use_shots
+from qtrain.recipes.quantum_train.report import report_section
 from qtrain.recipes.registry import Recipe, RecipeOutput
 from qtrain.train import (RunContext, RunDir, ShuffledBatches, TrainLoop, load_checkpoint, save_model_safetensors,
                           seed_everything)
@@ -320,4 +321,4 @@ def export(cfg: QTImageConfig, run_dir: RunDir) -> Path:
 
 RECIPE = Recipe(name="qt_image", config_cls=QTImageConfig, train=train, export=export,
                 description="Quantum-Train vs classical CNN vs QCML on MNIST/FashionMNIST/CIFAR-10 "
-                            "(Quantum-Train paper, Tables I-III)")
+                            "(Quantum-Train paper, Tables I-III)", report=report_section)

@@ -6,8 +6,11 @@ where the set-partition count is at most ``--exhaustive-limit``; above it (K = 1
 partitions, seconds per scenario) it runs on the first ``--subset`` scenarios only, where local
 search is scored against it on the same scenarios. No training: this isolates the system model.
 Writes ``benchmarks/results/pilot_heuristics.md`` (+ ``.json``) and refreshes the README source.
+``--rows`` re-runs some rows and merges them into the saved JSON (same ``--n``, ``--seed``,
+``--exhaustive-limit`` and ``--subset`` as the saved rows, else it refuses).
 
-    python benchmarks/bench_pilot_heuristics.py              # 200 scenarios, both rate models
+    python benchmarks/papers/bench_pilot_heuristics.py              # 200 scenarios, both rate models
+    python benchmarks/papers/bench_pilot_heuristics.py --rows small_K6   # re-run one row, keep the others
 """
 from __future__ import annotations
 
@@ -20,11 +23,12 @@ from typing import Any
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.bench_pilot import MODELS, PAPER_REF, RESULTS, compose_readme  # noqa: E402
-from qtrain.wireless import (PAPER_TABLE_II, TABLE_II, compare_methods, make_scenarios, n_partitions,  # noqa: E402
-                             table2_config)
+from benchmarks.papers.bench_pilot import MODELS, compose_readme  # noqa: E402
+from benchmarks.readme_tables import RESULTS, current_paths  # noqa: E402
+from qtrain.recipes.hqcnn_pilot.paper import PAPER_REF, PAPER_TABLE_II  # noqa: E402
+from qtrain.wireless import TABLE_II, compare_methods, make_scenarios, n_partitions, table2_config  # noqa: E402
 
 METHODS = ("random", "greedy", "master_ap", "location", "local_search", "exhaustive")
 SUBSET_LIMIT = 5_000_000
@@ -57,16 +61,28 @@ def _ref(row: str, mean: dict[str, float]) -> tuple[str, float, float]:
     return f"best heuristic ({best})", mean[best], max(paper[k] for k in PAPER_REF)  # type: ignore[type-var]
 
 
+def _subset_text(raw: dict[str, Any]) -> str:
+    """The sentence on the rows whose exhaustive search ran on a subset only (small_K15 in the full run)."""
+    meta, cf = raw["meta"], raw["closed_form"]
+    rows = [row for row, r in cf.items() if r.get("ls_n", r["n"]) < r["n"] and "exhaustive" in r["ms"]]
+    if not rows:
+        return ""
+    each = ", ".join(f"{row} ({n_partitions(TABLE_II[row][2], TABLE_II[row][3]):,} partitions, "
+                     f"{cf[row]['ms']['exhaustive'] / 1e3:.1f} s per scenario here)" for row in rows)
+    return (f"; for {each} only on the first {meta['subset']} scenarios, to measure local search against it")
+
+
 def render(raw: dict[str, Any]) -> str:
+    """The text of ``pilot_heuristics.md`` from the saved results."""
     meta = raw["meta"]
+    updates = "".join(f" Rows re-run since: `{current_paths(u)}`." for u in meta.get("updates", []))
     lines = ["# HQCNN paper Table II, heuristics only (no training)", "",
              f"{meta['n']} test scenarios per row (seed {meta['seed']}), the same for every method and both rate "
-             f"models. Exhaustive search over set partitions where there are at most {meta['limit']:,}; for "
-             f"small_K15 (2,391,485 partitions, {raw['closed_form']['small_K15']['ms']['exhaustive'] / 1e3:.1f} s per "
-             f"scenario here) only on the first "
-             f"{meta['subset']} scenarios, to measure local search against it. Local search: single-user pilot "
-             f"moves seeded by Master-AP, best improvement until none helps. Command: `{meta['command']}` "
-             f"({meta['wall_min']:.1f} min wall, one thread, on a shared 2-core machine).", ""]
+             f"models. Exhaustive search over set partitions where there are at most {meta['limit']:,}"
+             f"{_subset_text(raw)}. Local search: single-user pilot "
+             f"moves seeded by Master-AP, best improvement until none helps. Command: "
+             f"`{current_paths(meta['command'])}` ({meta['wall_min']:.1f} min wall, one thread, on a shared 2-core "
+             f"machine).{updates}", ""]
     for model in MODELS:
         lines += [f"## {model}: mean sum-rate, ours (paper)", "",
                   "| system | " + " | ".join(METHODS) + " | ours / paper (reference) | local search vs exhaustive |",
@@ -95,7 +111,40 @@ def render(raw: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def cli() -> None:
+PROTOCOL = ("n", "seed", "limit", "subset")
+"""What saved rows and re-run rows must share to sit in one table."""
+
+
+def merge(path: Path, new: dict[str, Any], rows: list[str]) -> dict[str, Any]:
+    """``new`` (some rows, both models, its meta) merged into the results saved at ``path`` (all rows, TABLE_II order).
+
+    Raises:
+        ValueError: the saved results were made with another protocol (``n``, ``seed``, ``limit``, ``subset``).
+    """
+    if not path.exists() or set(rows) == set(TABLE_II):
+        return new
+    old = json.loads(path.read_text())
+    bad = {k: (old["meta"][k], new["meta"][k]) for k in PROTOCOL if old["meta"][k] != new["meta"][k]}
+    if bad:
+        raise ValueError(f"{path} was made with {', '.join(f'{k}={v[0]}' for k, v in bad.items())} but this run "
+                         f"uses {', '.join(f'{k}={v[1]}' for k, v in bad.items())}; re-run every row (no --rows) or "
+                         "pass the saved values")
+    out: dict[str, Any] = {m: {r: new[m].get(r) or old[m][r] for r in TABLE_II if r in new[m] or r in old[m]}
+                           for m in MODELS}
+    out["meta"] = {**old["meta"], "updates": [*old["meta"].get("updates", []), new["meta"]["command"]]}
+    return out
+
+
+def _command(a: argparse.Namespace) -> str:
+    """The command line of this invocation (defaults left out)."""
+    opts = [f"--n {a.n}" if a.n != 200 else "", f"--seed {a.seed}" if a.seed != 2025 else "",
+            f"--exhaustive-limit {a.exhaustive_limit}" if a.exhaustive_limit != 200_000 else "",
+            f"--subset {a.subset}" if a.subset != 10 else "",
+            f"--rows {' '.join(a.rows)}" if set(a.rows) != set(TABLE_II) else ""]
+    return " ".join(["python benchmarks/papers/bench_pilot_heuristics.py", *(o for o in opts if o)])
+
+
+def cli(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", nargs="+", default=list(TABLE_II), choices=list(TABLE_II))
     ap.add_argument("--n", type=int, default=200, help="test scenarios per row")
@@ -103,7 +152,7 @@ def cli() -> None:
     ap.add_argument("--exhaustive-limit", type=int, default=200_000, help="max set partitions for a full run")
     ap.add_argument("--subset", type=int, default=10, help="scenarios for exhaustive search above the limit")
     ap.add_argument("--render-only", action="store_true")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     path = RESULTS / "pilot_heuristics.json"
     if not a.render_only:
         torch.set_num_threads(1)
@@ -111,13 +160,11 @@ def cli() -> None:
         raw: dict[str, Any] = {m: {row: bench_row(row, m, a.n, a.seed, a.exhaustive_limit, a.subset)
                                    for row in a.rows} for m in MODELS}
         raw["meta"] = {"n": a.n, "seed": a.seed, "limit": a.exhaustive_limit, "subset": a.subset,
-                       "wall_min": (time.perf_counter() - t0) / 60,
-                       "command": "python benchmarks/bench_pilot_heuristics.py" + (
-                           f" --n {a.n}" if a.n != 200 else "") + (f" --subset {a.subset}" if a.subset != 10 else "")}
-        path.write_text(json.dumps(raw, indent=1))
+                       "wall_min": (time.perf_counter() - t0) / 60, "command": _command(a)}
+        path.write_text(json.dumps(merge(path, raw, a.rows), indent=1))
     text = render(json.loads(path.read_text()))
     (RESULTS / "pilot_heuristics.md").write_text(text)
-    compose_readme()
+    compose_readme(RESULTS)
     print(text)
 
 

@@ -1,9 +1,10 @@
-"""The Quantum-Train paper's reported numbers: the one table every preset header and report quotes.
+"""The Quantum-Train paper's rows: the one table every ``qt_image`` preset header and report quotes.
 
 Liu et al., "Quantum-Train: Rethinking Hybrid Quantum-Classical Machine Learning in the Model
 Compression Perspective": Table I (MNIST), Table II (FashionMNIST), Table III (CIFAR-10) and the
-QCML parameter counts of Sec. III. The preset headers repeat these numbers for ``qtrain ls``; a
-test checks that every header agrees with this table.
+QCML parameter counts of Sec. III. The preset headers (``presets/qt_image/*.yaml``) repeat these
+numbers for ``qtrain ls``; a test checks that every header agrees with this table. The recipe's
+report hook (:mod:`qtrain.recipes.quantum_train.report`) prints them next to ours.
 
 Example:
     >>> paper_row("fashion", "qt", 121)

@@ -1,40 +1,46 @@
 """Table II of the HQCNN paper on a reduced protocol: learners vs heuristics vs exhaustive search.
 
-Runs ``qtrain run pilot_assignment --preset <row> --set rate_model=<model>`` for each row, rate
-model and seed (public-code protocol: 192 training scenarios, 15 epochs, batch 16, Adam 1e-2,
+Runs ``qtrain run pilot_assignment --preset <row> --set rate_model=<model>`` (:func:`qtrain.recipes.run`)
+for each row, rate model and seed (public-code protocol: 192 training scenarios, 15 epochs, batch 16, Adam 1e-2,
 unsupervised soft sum-rate of eq. (8); 200 fresh test scenarios per seed, one torch thread), with
 the five paper learners, an MLP sized to the HQCNN's trainable count (``mlp_matched``), the four
 heuristics, local search seeded by Master-AP and exhaustive search where the preset allows it.
 Raw per-run summaries go to ``benchmarks/results/pilot_table2_<model>.json`` (so the two models can
-run in two processes); the markdown ``pilot_table2.md`` is rendered from whatever JSON exists, and
-the README section is composed from it, ``pilot_heuristics.md`` and ``pilot_fig3c.md``.
+run in two processes); the markdown ``pilot_table2.md`` is rendered from whatever JSON exists with the
+recipe's per-system table (:func:`qtrain.recipes.hqcnn_pilot.report.row_table`, what ``qtrain report``
+shows; the paper's numbers: :mod:`qtrain.recipes.hqcnn_pilot.paper`), and the README section is
+composed from it, ``pilot_heuristics.md`` and ``pilot_fig3c.md``. The run folders stay in ``--out``
+with their ``qtrain report``.
 
-    python benchmarks/bench_pilot.py --rate-models closed_form --seeds 0 1
-    python benchmarks/bench_pilot.py --rate-models paper_code_compat --seeds 0 1
-    python benchmarks/bench_pilot.py --render-only      # re-render md + README section from the JSON
+    python benchmarks/papers/bench_pilot.py --rate-models closed_form --seeds 0 1
+    python benchmarks/papers/bench_pilot.py --rate-models paper_code_compat --seeds 0 1
+    python benchmarks/papers/bench_pilot.py --render-only      # re-render md + README section from the JSON
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from qtrain.wireless.presets import PAPER_TABLE_II, TABLE_II  # noqa: E402
+from benchmarks.readme_tables import RESULTS, current_paths  # noqa: E402
+from qtrain.recipes import report  # noqa: E402
+from qtrain.recipes import run as run_recipe  # noqa: E402
+from qtrain.recipes.hqcnn_pilot.paper import PAPER_REF, paper_ratio  # noqa: E402
+from qtrain.recipes.hqcnn_pilot.report import method_stats, row_table  # noqa: E402
+from qtrain.report import markdown_rows  # noqa: E402
+from qtrain.wireless import TABLE_II  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+__all__ = ["PAPER_REF", "paper_ratio", "method_stats", "run", "render", "compose_readme", "write", "bench"]
+
 MODELS = ("closed_form", "paper_code_compat")
 LEARNERS = ("hqcnn", "hqcnn_hur", "mlp", "light_cnn", "heavy_cnn", "mlp_matched")
 HEURISTICS = ("random", "greedy", "master_ap", "location", "local_search")
-PAPER_REF = ("greedy", "master_ap", "location")
 SETS = ("num_threads=1", f"heuristics=[{','.join(HEURISTICS)}]")
 MODEL_NOTE = {"closed_form": "correct closed-form rate (eq. (3), Mbit/s over 20 MHz; the default)",
               "paper_code_compat": "public code's rate formula (`rate_model=paper_code_compat`, no bandwidth; "
@@ -42,22 +48,10 @@ MODEL_NOTE = {"closed_form": "correct closed-form rate (eq. (3), Mbit/s over 20 
 
 
 def run(row: str, seed: int, model: str, out: Path, sets: list[str]) -> dict[str, Any]:
-    """One recipe run through the real CLI; returns its ``summary.json`` (with the wall time)."""
-    from qtrain.cli import main
-
-    args = ["run", "pilot_assignment", "--preset", row, "--seed", str(seed), "--out", str(out), "--quiet",
-            "--set", f"rate_model={model}"]
-    for attempt in range(2):  # the simulator's C extension may be rebuilt under us: retry once
-        with contextlib.redirect_stdout(io.StringIO()):
-            rc = main(args + [a for s in sets for a in ("--set", s)])
-        if rc == 0:
-            break
-        time.sleep(60)
-    if rc != 0:
-        raise RuntimeError(f"run {row} seed {seed} rate_model={model} failed with rc={rc}")
-    (path,) = [p for p in out.iterdir() if f"__{row}__s{seed}__" in p.name]
-    summary = json.loads((path / "summary.json").read_text())
-    return {k: summary[k] for k in ("reference", "baselines", "models", "table", "wall_time_s") if k in summary}
+    """``qtrain run pilot_assignment --preset <row> --seed <seed> --set rate_model=<model> --set ...`` into ``out``;
+    returns the parts of its ``summary.json`` the tables use (with the wall time)."""
+    res = run_recipe("pilot_assignment", row, [f"rate_model={model}", *sets], seed=seed, out=out, quiet=True)
+    return {k: res.summary[k] for k in ("reference", "baselines", "models", "table", "wall_time_s") if k in res.summary}
 
 
 VARIANTS = {"": "", "straight_through": "relaxation=straight_through"}
@@ -65,44 +59,14 @@ VARIANTS = {"": "", "straight_through": "relaxation=straight_through"}
 soft gradient backward, which removes eq. (8)'s reward for near-uniform pilot probabilities."""
 
 
-def raw_path(model: str, variant: str = "") -> Path:
-    return RESULTS / f"pilot_table2_{model}{'__' + variant if variant else ''}.json"
+def raw_path(model: str, variant: str = "", results: Path = RESULTS) -> Path:
+    """The saved summaries of one rate model (and variant)."""
+    return results / f"pilot_table2_{model}{'__' + variant if variant else ''}.json"
 
 
-def _ms(xs: list[float], digits: int = 2) -> str:
-    if len(xs) > 1:
-        return f"{statistics.mean(xs):.{digits}f} ± {statistics.stdev(xs):.{digits}f}"
-    return f"{xs[0]:.{digits}f}"
-
-
-def paper_ratio(row: str, method: str, ref: str) -> float | None:
-    """The paper's own ratio of ``method``: to its exhaustive value, or to its best of greedy/Master-AP/location."""
-    paper = PAPER_TABLE_II[row]
-    den = paper["exhaustive"] if ref == "exhaustive" else max(paper[k] for k in PAPER_REF)  # type: ignore[type-var]
-    val = paper.get("hqcnn" if method == "hqcnn" else method)
-    return None if val is None or den is None else val / den
-
-
-def method_stats(runs: list[dict[str, Any]], method: str) -> tuple[list[float], list[float]]:
-    """Per-seed sum-rates and ratios of ``method`` across ``runs``."""
-    rows = [next(x for x in r["table"] if x["method"] == method) for r in runs]
-    return [x["sum-rate"] for x in rows], [x["ratio"] for x in rows]
-
-
-def row_table(row: str, runs: list[dict[str, Any]]) -> list[str]:
-    """Markdown table of one (row, rate model): every method, mean ± std over seeds, paper next to it."""
-    ref = runs[0]["reference"]
-    lines = [f"| method | sum-rate | ratio to {ref} | paper | paper ratio | quantum | classical | total |",
-             "|---|---|---|---|---|---|---|---|"]
-    for entry in runs[0]["table"]:
-        m = entry["method"]
-        rates, ratios = method_stats(runs, m)
-        p, pr = PAPER_TABLE_II[row].get(m), paper_ratio(row, m, ref)
-        params = runs[0]["models"].get(m, {}).get("params", {})
-        lines.append(f"| {m} | {_ms(rates)} | {_ms(ratios, 3)} | {p if p is not None else '-'} | "
-                     f"{f'{pr:.3f}' if pr else '-'} | {params.get('quantum', '')} | {params.get('classical', '')} | "
-                     f"{params.get('total', '')} |")
-    return lines
+def row_lines(row: str, runs: list[dict[str, Any]]) -> list[str]:
+    """Markdown of one (row, rate model): every method, mean ± std over seeds, paper next to it (the recipe's table)."""
+    return markdown_rows(row_table(row, runs), align="left").splitlines()
 
 
 def headline(row: str, runs: list[dict[str, Any]]) -> str:
@@ -205,19 +169,19 @@ def why() -> list[str]:
             "the medium systems, is not available: local search seeded by Master-AP improves on it by under 2%.", ""]
 
 
-def render(out: Path = RESULTS / "pilot_table2.md") -> str:
-    """Render ``pilot_table2.md`` from every ``pilot_table2_<model>.json`` that exists."""
+def render(results: Path = RESULTS) -> str:
+    """The text of ``pilot_table2.md`` from every ``pilot_table2_<model>.json`` in ``results``."""
     lines = ["# HQCNN paper Table II: ours vs paper (reduced protocol)", "", *why()]
     for model, variant in [(m, v) for v in VARIANTS for m in MODELS]:
-        if not raw_path(model, variant).exists():
+        if not raw_path(model, variant, results).exists():
             continue
-        raw = json.loads(raw_path(model, variant).read_text())
+        raw = json.loads(raw_path(model, variant, results).read_text())
         meta = raw["meta"]
         title = f"## Learners, {MODEL_NOTE[model]}" + (f"; variant `{VARIANTS[variant]}`" if variant else "")
         lines += [title, "",
                   f"Protocol: {meta['protocol']}. Seeds {meta['seeds']}, each with its own 200 test scenarios; "
-                  f"mean ± std over seeds. Command: `{meta['command']}` ({meta['wall_min']:.1f} min wall, one "
-                  "thread, on a shared 2-core machine).",
+                  f"mean ± std over seeds. Command: `{current_paths(meta['command'])}` ({meta['wall_min']:.1f} min "
+                  "wall, one thread, on a shared 2-core machine).",
                   "", "| system | ratio to | HQCNN (ours) | paper HQCNN | HQCNN (Hur) | best classical learner | "
                       "MLP at HQCNN size | local search | Master-AP | random | seeds |",
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -228,24 +192,22 @@ def render(out: Path = RESULTS / "pilot_table2.md") -> str:
             lines += ["Trainable parameters (quantum + classical):", "", *param_table(raw), ""]
         for row, runs in raw["rows"].items():
             lines += [f"<details><summary>{row} {TABLE_II[row]}, {model} {variant}</summary>", ""]
-            lines += row_table(row, runs) + ["", "</details>", ""]
-    text = "\n".join(lines)
-    out.write_text(text)
-    compose_readme()
-    return text
+            lines += row_lines(row, runs) + ["", "</details>", ""]
+    return "\n".join(lines)
 
 
 README_PARTS = ("pilot_table2.md", "pilot_heuristics.md", "pilot_fig3c.md")
 
 
-def compose_readme(out: Path = RESULTS / "pilot_readme.md") -> Path:
-    """Concatenate the pilot result files (first-level headings dropped) into the README section source."""
+def compose_readme(results: Path = RESULTS) -> Path:
+    """Concatenate the pilot result files (first-level headings dropped) into ``pilot_readme.md``, the README
+    section source."""
     body: list[str] = []
     for name in README_PARTS:
-        if not (RESULTS / name).exists():
+        if not (results / name).exists():
             continue
         skip = False
-        for line in (RESULTS / name).read_text().splitlines():
+        for line in (results / name).read_text().splitlines():
             skip = skip or line.startswith("<details>")
             if not skip and not (line.startswith("# ") and name == README_PARTS[0]):  # README has that heading
                 body.append("####" + line.lstrip("#") if line.startswith(("# ", "## ")) else line)
@@ -255,19 +217,31 @@ def compose_readme(out: Path = RESULTS / "pilot_readme.md") -> Path:
     text = "\n".join(body)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
+    out = results / "pilot_readme.md"
     out.write_text(text.strip() + "\n")
     return out
 
 
-def bench(rows: list[str], seeds: list[int], model: str, sets: list[str], variant: str = "") -> None:
-    """Run ``rows x seeds`` under ``model`` and write its raw JSON (rows merged into an existing file)."""
+def write(results: Path = RESULTS) -> str:
+    """Write ``pilot_table2.md`` and ``pilot_readme.md`` from the saved JSON; returns the table's text."""
+    text = render(results)
+    (results / "pilot_table2.md").write_text(text)
+    compose_readme(results)
+    return text
+
+
+def bench(rows: list[str], seeds: list[int], model: str, sets: list[str], variant: str = "",
+          out: Path = Path("runs/bench_pilot")) -> None:
+    """Run ``rows x seeds`` under ``model`` into ``out/<model>[__variant]``, write its ``qtrain report`` and the
+    raw JSON (rows merged into an existing file)."""
     path = raw_path(model, variant)
     sets = sets + [VARIANTS[variant]] if variant else sets
     old = json.loads(path.read_text())["rows"] if path.exists() else {}
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        new = {row: [run(row, s, model, Path(tmp), sets) for s in seeds] for row in rows}
-    cmd = (f"python benchmarks/bench_pilot.py --rate-models {model} --rows {' '.join(rows)} "
+    folder = out / path.stem.removeprefix("pilot_table2_")
+    new = {row: [run(row, s, model, folder, sets) for s in seeds] for row in rows}
+    print(f"wrote {report(folder)} (qtrain report {folder})")
+    cmd = (f"python benchmarks/papers/bench_pilot.py --rate-models {model} --rows {' '.join(rows)} "
            f"--seeds {' '.join(map(str, seeds))}" + (f" --variant {variant}" if variant else ""))
     meta = {"seeds": seeds, "sets": sets, "command": cmd, "wall_min": (time.perf_counter() - t0) / 60,
             "protocol": "unsupervised sum-rate loss (eq. (8) soft relaxation unless overridden), 192 training "
@@ -285,12 +259,13 @@ def cli() -> None:
     ap.add_argument("--set", action="append", default=list(SETS), dest="sets")
     ap.add_argument("--variant", default="", choices=list(VARIANTS), help="extra override set (own JSON and table)")
     ap.add_argument("--render-only", action="store_true", help="only re-render the markdown from the JSON")
+    ap.add_argument("--out", type=Path, default=Path("runs/bench_pilot"), help="parent folder of the run folders")
     a = ap.parse_args()
     if not a.render_only:
         RESULTS.mkdir(parents=True, exist_ok=True)
         for model in a.rate_models:
-            bench(a.rows, a.seeds, model, a.sets, a.variant)
-    print(render())
+            bench(a.rows, a.seeds, model, a.sets, a.variant, a.out)
+    print(write())
 
 
 if __name__ == "__main__":

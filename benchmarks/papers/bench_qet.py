@@ -1,11 +1,13 @@
 """QET paper, Table 2 and Figs. 4-5 on a CPU-sized protocol: MC-Net vs QET-5 ... QET-9 vs the MLP mapping.
 
-Every row runs the ``qet_amc`` recipe through :func:`qtrain.recipes.run` with its paper preset
-(``mcnet_classical``, ``qet5`` ... ``qet9``, ``qet_mlp17``) and the same protocol overrides: the same
+Every row runs the ``qet_amc`` recipe through :func:`qtrain.recipes.run` (``qtrain run``) with its paper
+preset (``mcnet_classical``, ``qet5`` ... ``qet9``, ``qet_mlp17``) and the same protocol overrides: the same
 generated data, epochs, batch, learning rate, thread count and seeds for all rows. Rows train one
 after the other in one process, or split with ``--rows`` / ``--seeds`` over parallel processes whose
 saved results ``--reuse`` merges (the protocols must match; a process that trains only some rows saves
-them and writes no report).
+them and writes no report). The tables and figures are the recipe's report
+(:mod:`qtrain.recipes.qet.report`, what ``qtrain report`` shows; the paper's numbers come from
+:mod:`qtrain.recipes.qet.paper`); after training, ``qtrain report <out>`` is written too.
 
 Writes to ``benchmarks/results/``:
 
@@ -19,15 +21,15 @@ Writes to ``benchmarks/results/``:
 * ``qet_fig5_val_loss.png``: validation loss per epoch, MLP mapping vs Multimodel mapping (Fig. 5);
 * ``qet_confusion_high_snr.png``: test confusion matrices at high SNR, MC-Net and QET-6.
 
-    python benchmarks/bench_qet.py                          # ~8 min on 2 shared cores (tiny protocol)
-    python benchmarks/bench_qet.py --n-per-key 100 --epochs 10 --seeds 0 1 2
-    python benchmarks/bench_qet.py --reuse                   # redo timing and reports from the saved runs
-    python benchmarks/bench_qet.py --rows MC-Net QET-5 --save a.json &  # rows split over two processes,
-    python benchmarks/bench_qet.py --rows QET-6 QET-7 --save b.json     # then merged:
-    python benchmarks/bench_qet.py --reuse a.json b.json --readme
-    python benchmarks/bench_qet.py --n-per-key 200 --epochs 80 --patience 30 --lr-plateau 5 --seeds 0 1 2 \
+    python benchmarks/papers/bench_qet.py                    # ~8 min on 2 shared cores (tiny protocol)
+    python benchmarks/papers/bench_qet.py --n-per-key 100 --epochs 10 --seeds 0 1 2
+    python benchmarks/papers/bench_qet.py --reuse             # redo timing and reports from the saved runs
+    python benchmarks/papers/bench_qet.py --rows MC-Net QET-5 --save a.json &  # rows split over two processes,
+    python benchmarks/papers/bench_qet.py --rows QET-6 QET-7 --save b.json     # then merged:
+    python benchmarks/papers/bench_qet.py --reuse a.json b.json --readme
+    python benchmarks/papers/bench_qet.py --n-per-key 200 --epochs 80 --patience 30 --lr-plateau 5 --seeds 0 1 2 \
         --rows MC-Net --save m.json --out runs/qet_p30          # + QET-6 in another process, then
-    python benchmarks/bench_qet.py --out runs/qet_p30 --reuse m.json q.json --results benchmarks/results/qet_long
+    python benchmarks/papers/bench_qet.py --out runs/qet_p30 --reuse m.json q.json --results benchmarks/results/qet_long
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -43,17 +46,20 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from qtrain.config import load_config_file
-from qtrain.recipes import run
-from qtrain.recipes.qet.qet_amc import QETAMCConfig, build_model
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-RESULTS = Path(__file__).parent / "results"
-ROWS = {"MC-Net": "mcnet_classical", "QET-5": "qet5", "QET-6": "qet6", "QET-7": "qet7", "QET-8": "qet8",
-        "QET-9": "qet9", "QT-MLP-17": "qet_mlp17"}
-#: Table 2 of the QET paper: trainable, dC %, Acc %, Acc loss %, T_e s (RTX 4090, TorchQuantum).
-PAPER = {"MC-Net": (121_611, None, 58.8, None, 17.1), "QET-5": (67_823, 44.23, 59.1, -0.3, 102.3),
-         "QET-6": (35_440, 70.85, 59.4, -0.6, 126.5), "QET-7": (20_185, 83.40, 57.7, 1.1, 146.3),
-         "QET-8": (12_501, 89.72, 56.6, 2.2, 156.8), "QET-9": (10_526, 91.34, 55.7, 3.1, 145.2)}
+from benchmarks.readme_tables import README_SECTIONS, section_text, update_section  # noqa: E402
+from qtrain.config import load_config_file  # noqa: E402
+from qtrain.recipes import report, run  # noqa: E402
+from qtrain.recipes.qet.figures import plot_acc_vs_snr, plot_confusions, plot_val_loss  # noqa: E402
+from qtrain.recipes.qet.paper import PAPER_PRESETS, PAPER_TABLE_2  # noqa: E402
+from qtrain.recipes.qet.qet_amc import QETAMCConfig, build_model  # noqa: E402
+from qtrain.recipes.qet.report import fig5_table, snr_table, table2, val_acc_table  # noqa: E402
+from qtrain.report import markdown_rows  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+ROWS = PAPER_PRESETS
+"""Table 2 row (and Fig. 5's MLP-mapping model) -> its preset."""
 
 
 def protocol_overrides(a: argparse.Namespace) -> list[str]:
@@ -134,7 +140,7 @@ def time_steps(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]]) -> d
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-            return (time.perf_counter() - t0) / n
+            return (time.perf_counter() - t0) / max(n, 1)  # --time-warmup 0: no warm-up steps
 
         steps(a.time_warmup)
         steppers[name] = steps
@@ -145,63 +151,9 @@ def time_steps(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]]) -> d
     return times
 
 
-def _mean_std(values: list[float]) -> tuple[float, float | None]:
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
-
-
-def _fmt(values: list[float], digits: int = 1) -> str:
-    m, s = _mean_std(values)
-    return f"{m:.{digits}f}" + (f" ± {s:.{digits}f}" if s is not None else "")
-
-
-def _paper(v: float | None, digits: int = 1) -> str:
-    return "-" if v is None else f"{v:,.{digits}f}"
-
-
-def table2_rows(res: dict[str, list[dict[str, Any]]], step_s: dict[str, list[float]]) -> list[str]:
-    """Markdown rows of Table 2, ours vs paper; acc. loss and T_e ratios against our MC-Net."""
-    base = res.get("MC-Net")
-    base_acc = _mean_std([100 * r["overall_acc"] for r in base])[0] if base else None
-    base_te = _mean_std([r["T_e_s"] for r in base])[0] if base else None
-    lines = []
-    for name, runs in res.items():
-        p = PAPER.get(name, (None,) * 5)
-        acc = [100 * r["overall_acc"] for r in runs]
-        te = [r["T_e_s"] for r in runs]
-        loss = _fmt([base_acc - x for x in acc], 2) if base_acc is not None and name != "MC-Net" else "-"
-        ratio = f"{_mean_std(te)[0] / base_te:.2f}x" if base_te else "-"
-        med = statistics.median(step_s[name]) if name in step_s else None
-        base_med = statistics.median(step_s["MC-Net"]) if "MC-Net" in step_s else None
-        step = f"{med:.3f} ({med / base_med:.2f}x)" if med and base_med else "-"
-        paper_ratio = f"{p[4] / PAPER['MC-Net'][4]:.2f}x" if p[4] else "-"
-        dc = runs[0]["delta_c_pct"]
-        lines.append(f"| {name} | {runs[0]['params']['trainable']:,} / {_paper(p[0], 0)} | "
-                     f"{'-' if name == 'MC-Net' else f'{dc:.2f}'} / {_paper(p[1], 2)} | {_fmt(acc)} / {_paper(p[2])} | "
-                     f"{_fmt([100 * r['peak_acc'] for r in runs])} | {loss} / {_paper(p[3])} | "
-                     f"{_fmt(te, 2)} / {_paper(p[4])} | {ratio} / {paper_ratio} | {step} |")
-    return lines
-
-
-def snr_rows(res: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Per-SNR accuracy (mean over seeds), one column per model."""
-    snrs = sorted(int(s) for s in next(iter(res.values()))[0]["acc_by_snr"])
-    lines = ["| SNR dB | " + " | ".join(res) + " |", "|---:|" + "---:|" * len(res)]
-    for s in snrs:
-        cells = [f"{100 * statistics.fmean(r['acc_by_snr'][str(s)] for r in runs):.1f}" for runs in res.values()]
-        lines.append(f"| {s} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def fig5_rows(res: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Validation loss per epoch (seed of the first run) for the MLP and Multimodel mappings."""
-    names = [n for n in ("QT-MLP-17", "QET-6") if n in res]
-    if len(names) < 2:
-        return []
-    curves = {n: [r["val_loss"] for r in res[n][0]["epochs"]] for n in names}
-    lines = ["| epoch | " + " | ".join(f"{n} val loss" for n in names) + " |", "|---:|" + "---:|" * len(names)]
-    for e in range(max(len(c) for c in curves.values())):
-        lines.append(f"| {e + 1} | " + " | ".join(f"{c[e]:.4f}" if e < len(c) else "" for c in curves.values()) + " |")
-    return lines
+def _lines(rows: list[dict[str, Any]]) -> list[str]:
+    """A markdown table's lines (no trailing blank line); none for no rows."""
+    return markdown_rows(rows).splitlines() if rows else []
 
 
 def _protocol(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], meta: dict[str, Any]) -> list[str]:
@@ -255,19 +207,9 @@ def target_lines(res: dict[str, list[dict[str, Any]]], step_s: dict[str, list[fl
     if "QET-6" in step_s and "MC-Net" in step_s:
         step = statistics.median(step_s["QET-6"]) / statistics.median(step_s["MC-Net"])
         line += f", {step:.2f}x per step interleaved ({'met' if step <= 1.5 else 'not met'})"
-    return [line + f". Paper: acc. loss {PAPER['QET-6'][3]} points at {PAPER['QET-6'][4] / PAPER['MC-Net'][4]:.1f}x "
+    paper = PAPER_TABLE_2["QET-6"]
+    return [line + f". Paper: acc. loss {paper.acc_loss} points at {paper.t_e_s / PAPER_TABLE_2['MC-Net'].t_e_s:.1f}x "
             "the classical epoch time.", ""]
-
-
-def val_acc_rows(res: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """Validation accuracy (%) per epoch of every row (first seed), then the best-validation-loss epoch."""
-    curves = {n: runs[0]["epochs"] for n, runs in res.items()}
-    lines = ["| epoch | " + " | ".join(res) + " |", "|---:|" + "---:|" * len(res)]
-    for e in range(max(len(c) for c in curves.values())):
-        lines.append(f"| {e + 1} | " + " | ".join(f"{100 * c[e]['val_acc']:.1f}" if e < len(c) else ""
-                                                   for c in curves.values()) + " |")
-    best = [str(min(c, key=lambda r: r["val_loss"])["epoch"]) for c in curves.values()]
-    return lines + ["| best val-loss epoch | " + " | ".join(best) + " |"]
 
 
 def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], step_s: dict[str, list[float]],
@@ -280,26 +222,24 @@ def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], 
             "(evaluation excluded; rows trained one after the other, or in parallel processes, under different "
             "loads). Last column: median seconds per training step (batch 64), rows timed in interleaved rounds, "
             "and its ratio to MC-Net: the load-fair T_e ratio.", "",
-            "| model | trainable | dC % (eq. 14) | acc % | peak acc % (ours) | acc. loss pts | T_e s | T_e ratio | "
-            "s/step interleaved (ratio) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|", *table2_rows(res, step_s), "",
+            *_lines(table2(res, step_s)), "",
             *(["QET-9: 10,526 is not reachable with a CU3 chain (see `presets/qet_amc/qet9.yaml`); the closest chain "
                "configuration (n_B = 239, 96 blocks) has 10,528.", ""] if "QET-9" in res else []),
             *target_lines(res, step_s), *a.note,
-            "## Accuracy per SNR (%, Fig. 4)", "", *snr_rows(res), "",
-            "## Validation accuracy per epoch (%, first seed)", "", *val_acc_rows(res), ""]
-    if fig5 := fig5_rows(res):
+            "## Accuracy per SNR (%, Fig. 4)", "", *_lines(snr_table(res)), "",
+            "## Validation accuracy per epoch (%, first seed)", "", *_lines(val_acc_table(res)), ""]
+    if fig5 := _lines(fig5_table(res)):
         text += ["## Validation loss per epoch, MLP vs Multimodel mapping (Fig. 5)", "", *fig5, ""]
     plateau = f" --lr-plateau {meta['lr_plateau']}" if meta.get("lr_plateau") else ""
-    head = (f"python benchmarks/bench_qet.py --n-per-key {meta['n_per_key']} --epochs {meta['epochs']} --patience "
-            f"{meta['patience']}{plateau} --mlp-blocks {meta['mlp_blocks']}")
+    head = (f"python benchmarks/papers/bench_qet.py --n-per-key {meta['n_per_key']} --epochs {meta['epochs']} "
+            f"--patience {meta['patience']}{plateau} --mlp-blocks {meta['mlp_blocks']}")
     tail = f"--threads {a.threads} --out {a.out}"
     cmd = f"{head} --seeds {' '.join(map(str, meta['seeds']))} {tail}"
     parts = meta.get("parts") or []
     if len(parts) > 1:
         runs = "; ".join(f"`{head} --seeds {' '.join(map(str, x.get('seeds', meta['seeds'])))} {tail} --rows "
                          f"{' '.join(x['rows'])} --save {x['file']}`" for x in parts)
-        text += [f"Commands: {runs} (two at a time), then `python benchmarks/bench_qet.py --out {a.out} --reuse "
+        text += [f"Commands: {runs} (two at a time), then `python benchmarks/papers/bench_qet.py --out {a.out} --reuse "
                  f"{' '.join(x['file'] for x in parts)}{' --lead ...' if a.lead else ''}"
                  f"{' --note ...' if a.note else ''}` "
                  "(timing and reports)", ""]
@@ -312,75 +252,21 @@ def write_markdown(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], 
 
 
 def plot_all(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]]) -> list[Path]:
-    """Fig. 4 (accuracy vs SNR), Fig. 5 (validation loss) and the high-SNR confusion matrices."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    paths = []
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for name, runs in res.items():
-        snrs = sorted(int(s) for s in runs[0]["acc_by_snr"])
-        acc = [100 * statistics.fmean(r["acc_by_snr"][str(s)] for r in runs) for s in snrs]
-        ax.plot(snrs, acc, marker="o", ms=3, ls="--" if name.startswith("QT-MLP") else "-", label=name)
-    ax.set(xlabel="SNR (dB)", ylabel="test accuracy (%)", title="Accuracy vs SNR (QET Fig. 4 protocol, CPU)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    paths.append(_save(fig, a.results / "qet_fig4_acc_vs_snr.png"))
-    fig, ax = plt.subplots(figsize=(6.0, 4.0))
-    for name in (n for n in ("QT-MLP-17", "QET-6") if n in res):
-        losses = [r["val_loss"] for r in res[name][0]["epochs"]]
-        kind = "MLP" if "MLP" in name else "Multimodel"
-        ax.plot(range(1, len(losses) + 1), losses, marker="o", label=f"{name} ({kind} mapping)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.set(xlabel="epoch", ylabel="validation loss (log scale)", yscale="log",
-           title="MLP vs Multimodel mapping (QET Fig. 5 protocol)")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    paths.append(_save(fig, a.results / "qet_fig5_val_loss.png"))
-    paths.append(_plot_confusions(a, res, plt))
-    return paths
-
-
-def _plot_confusions(a: argparse.Namespace, res: dict[str, list[dict[str, Any]]], plt: Any) -> Path:
-    names = [n for n in ("MC-Net", "QET-6") if n in res] or list(res)[:1]
-    mods = next(iter(res.values()))[0]["data"]["mods"]
-    fig, axes = plt.subplots(1, len(names), figsize=(5.2 * len(names), 4.6), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        run0 = res[name][0]
-        conf = torch.tensor(run0["confusion_high_snr"], dtype=torch.float64)
-        norm = conf / conf.sum(1, keepdim=True).clamp_min(1)
-        ax.imshow(norm.numpy(), cmap="Blues", vmin=0, vmax=1)
-        ax.set_xticks(range(len(mods)), mods, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(mods)), mods, fontsize=7)
-        ax.set(xlabel="predicted", ylabel="true", title=f"{name}, SNR >= {run0['confusion_min_snr']} dB")
-    return _save(fig, a.results / "qet_confusion_high_snr.png")
+    """Fig. 4 (accuracy vs SNR), Fig. 5 (validation loss) and the high-SNR confusion matrices (the recipe's)."""
+    out = [plot_acc_vs_snr(res, a.results / "qet_fig4_acc_vs_snr.png"),
+           plot_val_loss(res, a.results / "qet_fig5_val_loss.png"),
+           plot_confusions(res, a.results / "qet_confusion_high_snr.png")]
+    return [p for p in out if p is not None]
 
 
 def _readme(results: Path) -> None:
-    """Refill README.md's qet section only, as ``update_readme.py`` does (the table, up to the per-SNR part)."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from benchmarks.readme_tables import update_section
-    from benchmarks.update_readme import SECTIONS
-
-    fname, stop = SECTIONS["qet"]
-    text = (results / fname).read_text()
-    if stop in text:
-        text = text[: text.index(stop)] + f"(more in `benchmarks/results/{fname}`)\n"
-    update_section("qet", "\n".join(text.splitlines()[1:]).strip() + "\n")  # the README has its own heading
+    """Refill README.md's qet section only (the table, up to the per-SNR part), as ``update_readme.py`` does."""
+    fname, stop = README_SECTIONS["qet"]
+    update_section("qet", section_text((results / fname).read_text(), fname, stop))
 
 
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    fig.clf()
-    return path
-
-
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
+    """The script's options."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n-per-key", type=int, default=50, help="generated windows per (mod, SNR) key")
     p.add_argument("--gen-mode", default="legacy", choices=["legacy", "clean"], help="generator mode")
@@ -404,16 +290,21 @@ def main() -> None:
     p.add_argument("--readme", action="store_true", help="also refill README.md's qet section")
     p.add_argument("--out", type=Path, default=Path("runs/bench_qet"), help="parent folder of the run folders")
     p.add_argument("--results", type=Path, default=RESULTS, help="where the markdown and PNGs go")
-    a = p.parse_args()
+    return p
+
+
+def main() -> None:
+    a = parser().parse_args()
     a.results.mkdir(parents=True, exist_ok=True)
     if a.reuse is not None:
         blob = merge_saved([a.out / f for f in (a.reuse or [a.save])])
     else:
         a.out.mkdir(parents=True, exist_ok=True)
         blob = run_rows(a)
+        print(f"wrote {report(a.out)} (qtrain report {a.out})")
         if set(a.rows) != set(ROWS):  # a part of a split run: its report would overwrite the whole table's
-            print(f"saved {a.out / a.save}; report the merged parts with `python benchmarks/bench_qet.py --out "
-                  f"{a.out} --reuse FILE ... [--results DIR]`")
+            print(f"saved {a.out / a.save}; report the merged parts with `python benchmarks/papers/bench_qet.py "
+                  f"--out {a.out} --reuse FILE ... [--results DIR]`")
             return
     res, meta = blob["rows"], blob["meta"]
     load0 = os.getloadavg()[0]

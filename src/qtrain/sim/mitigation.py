@@ -1,4 +1,4 @@
-"""Zero-noise extrapolation (ZNE): run at noise scale factors ``s >= 1`` and extrapolate to ``s = 0``.
+"""Noise mitigation. Zero-noise extrapolation (ZNE): run at noise scale factors ``s >= 1``, extrapolate to ``s = 0``.
 
 The noise is scaled by multiplying every channel probability by ``s`` (``NoiseModel.scale``; the
 "probability scaling" variant of ZNE, exact in simulation). Two extrapolations (Temme et al. 2017,

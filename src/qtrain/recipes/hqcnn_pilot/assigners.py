@@ -1,5 +1,8 @@
 """Learned pilot assignment: the HQCNN of Nguyen et al. (arXiv 2507.06585), its baselines, losses, a loop.
 
+The paper's learners live with its recipe (``pilot_assignment``); they use the physics of
+:mod:`qtrain.wireless` (system model, differentiable sum-rate) and the QCNN of :mod:`qtrain.hybrid`.
+
 Every assigner maps large-scale fading ``beta (..., M, K)`` to logits ``(..., K, tau_p)``; a softmax
 over the last dimension gives each user's pilot probabilities (paper Sec. III-A-3) and ``argmax``
 the assignment. Input features: ``beta`` in dB, ``10 log10(beta)``, standardised with ONE mean and
@@ -43,8 +46,8 @@ from qtrain.wireless.heuristics import master_ap_pilots
 from qtrain.wireless.rate import soft_sum_rate, sum_rate
 
 __all__ = ["ASSIGNERS", "MODES", "PilotAssigner", "HQCNNAssigner", "MLPAssigner", "CNNAssigner", "feature_stats",
-           "build_assigner", "param_counts", "RELAXATIONS", "supervised_loss", "unsupervised_loss", "assigner_loss", "fit",
-           "evaluate_assigner", "hqcnn_total", "matched_width"]
+           "build_assigner", "param_counts", "RELAXATIONS", "supervised_loss", "unsupervised_loss", "assigner_loss",
+           "fit", "evaluate_assigner", "hqcnn_total", "matched_width"]
 
 ASSIGNERS = ("hqcnn", "hqcnn_hur", "mlp", "light_cnn", "heavy_cnn", "mlp_matched")
 """Names accepted by :func:`build_assigner`."""
