@@ -28,7 +28,8 @@ from torch import Tensor
 
 from qtrain.sim import measure
 from qtrain.sim.apply import apply_2q
-from qtrain.sim.circuit import Circuit, Input, Op
+from qtrain.sim.circuit import Circuit
+from qtrain.sim.ops import Input, Op
 from qtrain.sim.gates import Gate
 from qtrain.sim.memory import check_state_fits
 from qtrain.sim.params import prepare_arguments
