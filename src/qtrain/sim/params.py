@@ -1,6 +1,7 @@
 """Validation of the runtime arguments every executor takes: weights and per-sample inputs."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -18,13 +19,16 @@ def _as_tensor(value: Any, dtype: torch.dtype, device: torch.device) -> Tensor: 
 
 
 def _check_finite(name: str, t: Tensor, fix: str) -> None:
-    finite = torch.isfinite(t)
-    if not bool(finite.all()):
-        bad = (~finite).nonzero()[0].tolist()
-        where = bad[0] if len(bad) == 1 else tuple(bad)
+    # one reduction on the hot path: NaN and +-inf propagate into the sum, so a finite sum means
+    # finite entries; only a non-finite sum (or an overflowing one) pays for the full search
+    if t.numel() == 0 or math.isfinite(float(t.detach().sum())):
+        return
+    bad = (~torch.isfinite(t.detach())).nonzero()
+    if len(bad):
+        where = tuple(bad[0].tolist())
         raise ValueError(
-            f"{name} must be finite, got {t[tuple(bad)].item()} at index {where} "
-            f"({int((~finite).sum())} non-finite value(s) of {t.numel()}); {fix}"
+            f"{name} must be finite, got {t[where].item()} at index {where[0] if len(where) == 1 else where} "
+            f"({len(bad)} non-finite value(s) of {t.numel()}); {fix}"
         )
 
 
