@@ -150,8 +150,9 @@ class LayerMatrices:
                 ids.append(i)
                 idx.append(st.index)
                 sizes.append(st.index.shape[1])
-        self._batches = {k: (ids, torch.cat(idx, 1).to(device), sizes) for k, (ids, idx, sizes) in grouped.items()}
-        self._pads = {k: bool((idx == program.n_shared1).any()) for k, (_, idx, _) in self._batches.items()}
+        cat = {k: torch.cat(idx, 1) for k, (_, idx, _) in grouped.items()}
+        self._pads = {k: bool((idx == program.n_shared1).any()) for k, idx in cat.items()}  # on CPU: no device sync
+        self._batches = {k: (ids, cat[k].to(device), sizes) for k, (ids, _, sizes) in grouped.items()}
 
     @property
     def shared_only(self) -> bool:
