@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from reference import reference_state
 
 from qtrain.sim import GATES, Circuit, DiffMethod, Engine, Input, ansatz, get_gate
 from qtrain.sim.engines import native_available
 from qtrain.sim.program import LayerStage, MonomialStage
-from reference import reference_state
 
 S2 = 1 / math.sqrt(2)
 X = np.array([[0, 1], [1, 0]], dtype=complex)

@@ -6,13 +6,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from reference import reference_state
 
 from qtrain.sim import Circuit, Engine, Input, ansatz
 from qtrain.sim.engines import ENGINES, EngineContext, build_engines, choose_engine, native_available, zero_state
 from qtrain.sim.gradients import adjoint_run
 from qtrain.sim.program import compile_program
 from qtrain.sim.tables import LayerMatrices, ParamTables
-from reference import reference_state
 
 ENGINE_NAMES = ["auto", "gates", "blocks", "stages"]
 METHODS = ["adjoint", "backprop", "parameter_shift"]

@@ -29,8 +29,7 @@ resource.setrlimit(resource.RLIMIT_AS, (vm + HEADROOM, vm + HEADROOM))
 
 
 def _run_limited(body: str, headroom: int, *argv: str) -> subprocess.CompletedProcess[str]:
-    code = "import torch\nfrom qtrain.sim import ansatz\nHEADROOM = %d\n%s\n%s" % (headroom, LIMIT,
-                                                                                   textwrap.dedent(body))
+    code = f"import torch\nfrom qtrain.sim import ansatz\nHEADROOM = {headroom}\n{LIMIT}\n{textwrap.dedent(body)}"
     env = dict(os.environ, PYTHONPATH=str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
     env.pop("QTRAIN_MEMORY_LIMIT_GB", None)
     return subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=env,

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from reference import embed
 
 from qtrain.sim import Circuit, ansatz
 from qtrain.sim.affine import AffineMap
 from qtrain.sim.engines import native_available
 from qtrain.sim.program import GateRef, LayerStage, MonomialStage, compile_program
-from reference import embed
 
 CPU = torch.device("cpu")
 

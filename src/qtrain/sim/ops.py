@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from qtrain.sim.gates import Gate
 
@@ -33,7 +32,7 @@ class Input:
     scale: float = 1.0
 
 
-ParamSource = Union[int, float, Input]
+ParamSource = int | float | Input
 
 
 @dataclass(frozen=True)

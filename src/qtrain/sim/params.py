@@ -10,7 +10,7 @@ from torch import Tensor
 __all__ = ["prepare_arguments"]
 
 
-def _as_tensor(value: Any, dtype: torch.dtype, device: torch.device) -> Tensor:  # noqa: ANN401 - array-like
+def _as_tensor(value: Any, dtype: torch.dtype, device: torch.device) -> Tensor:
     """A tensor keeps its autograd graph; anything else (lists, NumPy) is read straight in ``dtype``
     (a Python list of floats must not pass through float32 on its way to a float64 circuit)."""
     if isinstance(value, Tensor):

@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NamedTuple, Union
+from typing import TYPE_CHECKING, NamedTuple
 
 import torch
 from torch import Tensor
@@ -55,7 +55,7 @@ class MonomialStage:
     phased: bool  # some gate of the run has a phase other than 1
     _cache: dict[tuple, Tensor] = field(default_factory=dict, repr=False)
 
-    def _cached(self, key: tuple, make) -> Tensor:  # noqa: ANN001 - a zero-argument callable
+    def _cached(self, key: tuple, make) -> Tensor:
         if key not in self._cache:
             self._cache[key] = make()
         return self._cache[key]
@@ -92,7 +92,7 @@ class DenseStage:
     per_sample: bool = False
 
 
-Stage = Union[LayerStage, MonomialStage, DenseStage]
+Stage = LayerStage | MonomialStage | DenseStage
 
 
 @dataclass(eq=False)

@@ -33,7 +33,7 @@ def runs_native(device: torch.device, n: int) -> bool:
     return device.type == "cpu" and native_available() and n <= _native.MAX_QUBITS
 
 
-def _plan(src: AffineMap) -> Any:  # noqa: ANN401 - _native.PermPlan
+def _plan(src: AffineMap) -> Any:
     return _native.PermPlan(src.n, True, src.const, src.cols, None)
 
 
