@@ -37,15 +37,20 @@ def _run_limited(body: str, headroom: int, *argv: str) -> subprocess.CompletedPr
 
 
 def test_compiling_26_qubits_needs_less_memory_than_one_state() -> None:
-    """The CNOT chains become affine maps (n column masks), not 2**26-entry index arrays."""
+    """The CNOT chains become affine maps (n column masks), not 2**26-entry index arrays; the
+    address-space limit counts as unavailable memory."""
     state_bytes = 2**26 * 4  # one float32 state: 256 MiB
     out = _run_limited("""
+        from qtrain.sim.memory import available_bytes
+        print(available_bytes(torch.device("cpu")))
         cc = ansatz.ry_cnot(26, 16).compile()
         dense = ansatz.u3_cu3(26, 2).compile()
         print(len(cc.program.stages), cc.engine_for(1).value, len(dense.program.stages))
     """, state_bytes)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["32", "blocks" if native_available() else "stages", "54"]
+    have, *rest = out.stdout.split()
+    assert state_bytes - 2**24 <= int(have) <= state_bytes  # the headroom, less what the import took since
+    assert rest == ["32", "blocks" if native_available() else "stages", "54"]
 
 
 def test_too_many_qubits_compile_then_refuse_to_run_with_one_clear_error() -> None:
@@ -78,18 +83,9 @@ def test_quantum_train_run_with_28_qubits_stops_with_one_line(tmp_path: Path) ->
     """, 2**31, "run", "qt_image", "--set", "models=qt", "--set", "n_qubits=28", "--set", "n_train=64",
         "--set", "n_test=32", "--set", "max_steps=1", "--out", str(tmp_path))
     assert out.returncode != 0
-    assert "Traceback" not in out.stderr
-    assert out.stderr.strip().splitlines() == [
-        line for line in out.stderr.strip().splitlines() if "28-qubit state in float32 with batch 1" in line]
-
-
-def test_address_space_limit_is_part_of_the_available_memory() -> None:
-    out = _run_limited("""
-        from qtrain.sim.memory import available_bytes
-        print(available_bytes(torch.device("cpu")))
-    """, 2**29)
-    assert out.returncode == 0, out.stderr
-    assert 2**29 - 2**26 <= int(out.stdout) <= 2**29  # the limit's headroom, less what the import took
+    (line,) = out.stderr.strip().splitlines()  # one line, no traceback
+    assert line.startswith("qtrain run: error: a 28-qubit state in float32 with batch 1 needs about 4.0 GiB "
+                           "(4 statevectors of 1.00 GiB) but only ")
 
 
 def test_small_states_skip_the_memory_probe_unless_a_limit_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
