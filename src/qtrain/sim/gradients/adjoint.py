@@ -44,7 +44,7 @@ def adjoint_run(engine: EngineImpl, batch: int, operands: list[Tensor | None]) -
         >>> from qtrain.sim import ansatz
         >>> cc = ansatz.ry_cnot(3, blocks=1).compile()
         >>> w = torch.zeros(3, requires_grad=True)
-        >>> float(cc.probs(w)[0, 0])  # adjoint_run underneath
+        >>> float(cc.probs(w)[0, 0].detach())  # adjoint_run underneath
         1.0
     """
     return AdjointRun.apply(engine, batch, *operands)
