@@ -7,7 +7,7 @@ and a QT model).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -51,7 +51,12 @@ def plot_loss_curves(entries: Sequence[Entry], path: Path) -> Path | None:
     return save(plt, fig, path)
 
 
-def model_weights(entry: Entry) -> np.ndarray | None:
+Rebuild = Callable[[dict[str, Any], str], Any]
+"""``rebuild(config, tag)``: the untrained model of a run's ``config.yaml`` (``qt_image.rebuild_model``); passed
+in by the recipe, so this module does not import the recipe that imports it."""
+
+
+def model_weights(entry: Entry, rebuild: Rebuild) -> np.ndarray | None:
     """The trained model's weights as one flat array (QT: the generated ones), from its last checkpoint.
 
     Only ``qt_image`` runs are rebuilt; others return ``None``.
@@ -61,11 +66,9 @@ def model_weights(entry: Entry) -> np.ndarray | None:
     ckpt = entry.run.path / "checkpoints" / entry.tag / "last.pt"
     if entry.run.info.get("recipe") != "qt_image" or not ckpt.is_file() or entry.tag not in ("classical", "qt"):
         return None
-    from qtrain.config import build_config
-    from qtrain.recipes.quantum_train.qt_image import QTImageConfig, build_model  # the recipe imports this module
     from qtrain.train import load_checkpoint
 
-    model = build_model(build_config(QTImageConfig, entry.run.config), entry.tag)
+    model = rebuild(entry.run.config, entry.tag)
     model.load_state_dict(load_checkpoint(ckpt)["model"])
     if entry.tag == "qt":
         model = model.export()  # type: ignore[operator]
@@ -73,14 +76,14 @@ def model_weights(entry: Entry) -> np.ndarray | None:
         return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double().numpy()
 
 
-def plot_weights(entries: Sequence[Entry], path: Path) -> Path | None:
+def plot_weights(entries: Sequence[Entry], path: Path, rebuild: Rebuild | None = None) -> Path | None:
     """Fig. 3: parameter value vs index (top) and histogram (bottom), QT (fewest blocks) vs classical, per dataset."""
     pairs = []
     for key in sorted({e.key for e in entries}):
         cls = [e for e in entries if e.key == key and e.tag == "classical"]
         qts = sorted((e for e in entries if e.key == key and e.tag == "qt"), key=lambda e: (e.blocks or 0, e.seed))
-        if cls and qts:
-            wc, wq = model_weights(cls[0]), model_weights(qts[0])
+        if cls and qts and rebuild is not None:
+            wc, wq = model_weights(cls[0], rebuild), model_weights(qts[0], rebuild)
             if wc is not None and wq is not None and wc.size == wq.size:
                 pairs.append((key, qts[0], wq, wc))
     if not pairs:

@@ -10,10 +10,11 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 from qtrain.recipes.quantum_train.entries import Entry, entries_of, group_entries
-from qtrain.recipes.quantum_train.figures import (plot_accuracy_vs_blocks, plot_generalization_gap, plot_loss_curves,
+from qtrain.recipes.quantum_train.figures import (Rebuild, plot_accuracy_vs_blocks, plot_generalization_gap, plot_loss_curves,
                                                   plot_weights)
 from qtrain.recipes.quantum_train.paper import paper_row
 from qtrain.report import Figure, ReportSection, Run, Table, format_mean_std, mean_std
@@ -66,10 +67,14 @@ FIGURES = (
 """(file name, paper figure, caption, plotting function of the entries)."""
 
 
-def report_section(runs: Sequence[Run]) -> ReportSection:
-    """The hook of ``Recipe("qt_image")``: ours vs Tables I-III, Figs. 2, 3, 5, 6, test accuracy per epoch."""
+def report_section(runs: Sequence[Run], rebuild: Rebuild | None = None) -> ReportSection:
+    """The hook of ``Recipe("qt_image")``: ours vs Tables I-III, Figs. 2, 3, 5, 6, test accuracy per epoch.
+
+    ``rebuild(config, tag)`` makes a run's model for the weights figure (Fig. 3; skipped without it).
+    """
     entries = entries_of(runs)
-    figures = [Figure(name, f"{ref} (paper)", caption, lambda path, fn=fn: fn(entries, path))
+    fns = {fn: (functools.partial(fn, rebuild=rebuild) if fn is plot_weights else fn) for *_, fn in FIGURES}
+    figures = [Figure(name, f"{ref} (paper)", caption, lambda path, fn=fns[fn]: fn(entries, path))
                for name, ref, caption, fn in FIGURES]
     return ReportSection(
         title="qt_image: Quantum-Train (Liu et al.), ours vs paper",
