@@ -28,8 +28,12 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
+# Simulator vs peers (peers in their own venvs: `make peers` first), regenerates the README table.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_sim.py
+	$(BIN)/python benchmarks/speed/bench_sim.py
+
+peers:
+	bash benchmarks/speed/setup_peers.sh
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info

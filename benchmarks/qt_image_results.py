@@ -1,7 +1,7 @@
 """Collect the Quantum-Train paper runs into ``benchmarks/results/qt_image_results.md`` and the README.
 
 Reads every run folder under the given folders (``qtrain sweep`` / ``qtrain run`` outputs) with
-:mod:`qtrain.report.collect`, writes the "ours vs paper" table, each model's test accuracy per
+:mod:`qtrain.recipes.quantum_train.report`, writes the "ours vs paper" table, each model's test accuracy per
 epoch (so models are also compared at equal epochs), the FashionMNIST classical-minus-QT-121 gap
 next to the paper's 7.40 points, the CIFAR-10 smoke run, and the exact commands and wall times.
 
@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from qtrain.report.build import markdown_rows
-from qtrain.report.collect import Entry, entries_of, find_runs, group_entries, load_run, mean_std, ours_vs_paper
+from qtrain.recipes.quantum_train.report import Entry, entries_of, group_entries, ours_vs_paper
+from qtrain.report import find_runs, load_run, markdown_rows, mean_std
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "qt_image_results.md"

@@ -1,4 +1,8 @@
-"""Paste generated result tables into README.md between ``<!-- BEGIN name -->`` / ``<!-- END name -->``."""
+"""Paste generated result tables into README.md between ``<!-- BEGIN name -->`` / ``<!-- END name -->``.
+
+Shared by the speed scripts (``benchmarks/bench_sim.py`` ...) and the paper scripts
+(``benchmarks/papers/``); ``benchmarks/update_readme.py`` refills every section at once.
+"""
 from __future__ import annotations
 
 import re
@@ -6,6 +10,36 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+README_SECTIONS: dict[str, tuple[str, str | None]] = {
+    "sim": ("sim.md", None),
+    "qet": ("qet_table2.md", "## Accuracy per SNR"),
+    "pilot": ("pilot_readme.md", None),  # composed by papers/bench_pilot*.py from pilot_table2/heuristics/fig3c.md
+    "qt_step": ("qt_step.md", None),
+}
+"""README section -> (result file, heading at which to stop: the rest stays in the file)."""
+
+MOVED = {f"benchmarks/{name}.py": f"benchmarks/papers/{name}.py"
+         for name in ("bench_qet", "bench_pilot", "bench_pilot_heuristics", "bench_pilot_fig3c")}
+"""Scripts moved into ``benchmarks/papers/``: commands recorded in saved results before the move name the old path."""
+
+
+def current_paths(command: str) -> str:
+    """A recorded command with moved scripts' paths brought up to date."""
+    for old, new in MOVED.items():
+        command = re.sub(rf"(?<![\w/]){re.escape(old)}", new, command)
+    return command
+
+
+def section_text(text: str, fname: str, stop: str | None = None) -> str:
+    """A result file as a README section: cut at ``stop`` (pointing to the file), without its ``# `` title."""
+    if stop and stop in text:
+        text = text[: text.index(stop)] + f"(more in `benchmarks/results/{fname}`)\n"
+    lines = text.splitlines()
+    if lines and lines[0].startswith("# "):  # the README supplies its own heading
+        lines = lines[1:]
+    return "\n".join(lines).strip() + "\n"
 
 
 def update_section(name: str, text: str, readme: Path = ROOT / "README.md") -> None:

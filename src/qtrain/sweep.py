@@ -1,5 +1,6 @@
 """Grids of recipe runs (presets x seeds), serially or as Ray tasks, collected into one table.
 
+The library behind ``qtrain sweep`` (its command-line part is :mod:`qtrain.cli.sweep`).
 ``qtrain sweep qt_image --presets mnist_qt16,mnist_qt61 --seeds 0,1,2 --set epochs=5`` makes
 ``runs/sweep__qt_image__<time>/`` holding one run folder per (preset, seed), ``sweep.json`` (the
 grid, the overrides and every run's outcome), and the table over seeds: ``results.md`` and
@@ -28,7 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["SweepResult", "sweep", "aggregate", "collect_summaries", "markdown_table", "parse_list"]
+from qtrain.report.stats import format_mean_std, mean_std
+
+__all__ = ["SweepResult", "sweep", "aggregate", "collect_summaries", "markdown_table", "parse_list",
+           "write_tables"]
 
 
 @dataclass
@@ -180,13 +184,6 @@ def _is_num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _stats(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-    return mean, std
-
-
 def aggregate(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Group the rows of each summary's results table by (preset, model); mean ± std of numeric columns.
 
@@ -210,9 +207,9 @@ def aggregate(summaries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             if len(set(vals)) == 1 and isinstance(vals[0], int):
                 rec[col] = vals[0]
                 continue
-            mean, std = _stats([float(v) for v in vals])
-            digits = 2 if abs(mean) >= 1 else 3
-            rec[col], rec[f"{col}__mean"], rec[f"{col}__std"] = f"{mean:.{digits}f} ± {std:.{digits}f}", mean, std
+            mean, std = mean_std(vals)
+            rec[col] = format_mean_std(vals, digits=2 if abs(mean) >= 1 else 3)
+            rec[f"{col}__mean"], rec[f"{col}__std"] = mean, std
         out.append(rec)
     return out
 
@@ -263,36 +260,3 @@ def write_tables(sweep_dir: Path, rows: Sequence[dict[str, Any]], info: dict[str
         writer.writerow({**{c: r.get(c) for c in cols}, "n": len(r["seeds"])})
     atomic_write_text(sweep_dir / "results.csv", buf.getvalue())
 
-
-# ----------------------------------------------------------------------------- CLI
-def sweep_configure(p: Any) -> None:
-    """Arguments of ``qtrain sweep``."""
-    p.add_argument("recipe", help="recipe name (see `qtrain ls`)")
-    p.add_argument("--presets", required=True, help="comma-separated preset names, e.g. mnist_qt16,mnist_qt61")
-    p.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config field of every run (repeatable)")
-    p.add_argument("--out", default="runs", help="parent folder of the sweep folder (default: runs/)")
-    p.add_argument("--ray", action="store_true", help='run each grid point as a Ray task (pip install "qtrain[dist]")')
-    p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray instance)")
-    p.add_argument("--cpus-per-run", type=float, default=1.0, help="CPUs Ray reserves per run (default 1)")
-
-
-def sweep_run(a: Any) -> int:
-    """``qtrain sweep``: run the grid, print the table; exit 1 when a run failed."""
-    import sys
-
-    if a.address and not a.ray:
-        raise ValueError(f"--address {a.address} is a Ray cluster address; add --ray to use it")
-
-    def progress(rec: dict[str, Any]) -> None:
-        status = f"failed: {rec['error']}" if rec.get("error") else rec["run_dir"]
-        print(f"  {rec['preset']} seed {rec['seed']}: {status}", file=sys.stderr)
-
-    res = sweep(a.recipe, parse_list(a.presets, str, "--presets"), parse_list(a.seeds, int, "--seeds"), a.overrides,
-                out=a.out, use_ray=a.ray, address=a.address, cpus_per_run=a.cpus_per_run, on_run=progress)
-    print(markdown_table(res.rows), end="")
-    print(f"sweep folder: {res.sweep_dir} (results.md, results.csv, sweep.json)")
-    for rec in res.failures:
-        print(f"qtrain sweep: run {rec['preset']} seed {rec['seed']} failed: {rec['error']}", file=sys.stderr)
-    return 1 if res.failures else 0

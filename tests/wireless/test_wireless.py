@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from qtrain.wireless import (METHODS, PAPER_TABLE_II, TABLE_II, RateModel, SystemConfig, assign_pilots,
-                             compare_methods, copilot_matrix, estimation_quality, exhaustive_pilots, format_table2,
+from qtrain.recipes.hqcnn_pilot.paper import PAPER_TABLE_II, format_table2
+from qtrain.wireless import (METHODS, TABLE_II, RateModel, SystemConfig, assign_pilots,
+                             compare_methods, copilot_matrix, estimation_quality, exhaustive_pilots,
                              iter_partition_chunks, local_search_pilots, location_pilots, make_scenarios,
                              master_ap_pilots, n_partitions, path_loss_db, power_control, restricted_growth_strings,
                              run_table2, scenario_cache_path, sinr_terms, soft_sum_rate, stirling2, sum_rate,
@@ -388,8 +389,8 @@ def test_bad_inputs_raise(small_scen):
 
 
 def test_pilot_bench_scripts_ratios_and_local_search_gap() -> None:
-    from benchmarks.bench_pilot import paper_ratio
-    from benchmarks.bench_pilot_heuristics import bench_row
+    from benchmarks.papers.bench_pilot import paper_ratio
+    from benchmarks.papers.bench_pilot_heuristics import bench_row
 
     assert paper_ratio("small_K6", "hqcnn", "exhaustive") == pytest.approx(18.08 / 18.43)
     assert paper_ratio("medium_M40", "hqcnn", "location") == pytest.approx(124.56 / 102.31)  # paper's best: greedy

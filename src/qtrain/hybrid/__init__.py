@@ -2,7 +2,6 @@
 
 * :class:`QuantumLayer` -- angles ``(..., n)`` -> ``<Z>`` ``(..., n)``, an ordinary ``nn.Module``.
 * :class:`QCML` -- the Quantum-Train paper's QCML baseline (Fig. 4): CNN -> 13-qubit QNN -> Linear.
-* :func:`use_shots` -- make a Quantum-Train generator estimate its probabilities from shots.
 
 Example:
     >>> import torch
@@ -14,7 +13,5 @@ from __future__ import annotations
 
 from qtrain.hybrid.layer import ENCODINGS, QuantumLayer, qcml_circuit
 from qtrain.hybrid.qcml import QCML, QCML_INPUT_SHAPES, QCML_PARAMS
-from qtrain.hybrid.shots import ShotParameterGenerator, use_shots
 
-__all__ = ["QuantumLayer", "ENCODINGS", "qcml_circuit", "QCML", "QCML_PARAMS", "QCML_INPUT_SHAPES",
-           "ShotParameterGenerator", "use_shots"]
+__all__ = ["QuantumLayer", "ENCODINGS", "qcml_circuit", "QCML", "QCML_PARAMS", "QCML_INPUT_SHAPES"]

@@ -104,7 +104,7 @@ class QuantumTrain(nn.Module):
         g = self.generator
         ts = [*g.parameters(), *g.buffers()]
         state = tuple((id(t), t._version, t.data_ptr(), t.dtype, t.device) for t in ts)
-        return (g.training, torch.is_inference_mode_enabled(), *state)
+        return (g.training, g.shots, torch.is_inference_mode_enabled(), *state)
 
     def _weights(self) -> dict[str, Tensor]:
         if not (self._cache_on or (not self.training and not torch.is_grad_enabled())):
@@ -141,6 +141,11 @@ class QuantumTrain(nn.Module):
     def train(self, mode: bool = True) -> QuantumTrain:
         self._cache = None
         return super().train(mode)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_cache"] = None  # keyed by tensor identities: meaningless in a copy, regenerated on first use
+        return state
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         weights = self._weights()

@@ -1,4 +1,4 @@
-"""Running, resuming, exporting and validating recipes: the functions behind ``qtrain run|export|validate``."""
+"""Running, resuming, exporting, validating, reporting recipes: the functions behind ``qtrain run|export|...``."""
 from __future__ import annotations
 
 import contextlib
@@ -12,14 +12,14 @@ from typing import Any, Iterable
 
 from qtrain._version import __version__
 from qtrain.config import build_config, config_fields, config_to_dict, dump_config, load_config_file, read_yaml
-from qtrain.recipes.registry import RECIPES_ROOT, get_recipe, load_config, recipe_names
+from qtrain.recipes.registry import RECIPE_MODULES, RECIPES_ROOT, get_recipe, load_config, recipe_names
 from qtrain.train.checkpoint import CheckpointError, load_checkpoint
 from qtrain.train.context import RunContext, StepHook
 from qtrain.train.plots import plot_curves
 from qtrain.train.rundir import RunDir, RunFolderError, peak_memory
 from qtrain.train.seed import preserved_torch_settings, seed_everything
 
-__all__ = ["RunResult", "run", "export", "validate", "RESUME_KEYS"]
+__all__ = ["RunResult", "run", "export", "validate", "report", "report_hook", "RESUME_KEYS"]
 
 _log = logging.getLogger(__name__)
 RESUME_KEYS = ("tag", "model", "optimizer", "scheduler", "rng", "loader", "epoch", "step_in_epoch", "global_step",
@@ -207,3 +207,29 @@ def validate(path: str | Path, recipe: str | None = None) -> Any:
                              f"pass --recipe, one of {recipe_names()} "
                              f"(presets live in {RECIPES_ROOT}/<paper>/presets/<recipe>/)")
     return load_config_file(get_recipe(recipe).config_cls, path)
+
+
+def report_hook(recipe: str) -> Any:
+    """The report hook of a registered recipe (``None``: no hook, or a recipe not registered here)."""
+    return get_recipe(recipe).report if recipe in RECIPE_MODULES else None
+
+
+def report(path: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``report.html``, ``report.md`` and the PNGs for the runs at ``path`` (``qtrain report PATH``).
+
+    Each recipe's runs form one section made by its report hook (the generic section for a recipe
+    without one).
+
+    Args:
+        path: a run folder, a sweep folder, or a folder of those.
+        out: output folder (default ``path/report``).
+
+    Returns:
+        The path of ``report.html``.
+
+    Example:
+        >>> page = report("runs/qet_amc__smoke__s0__20250101-000000")  # doctest: +SKIP
+    """
+    from qtrain.report.build import build_report  # matplotlib and the recipes' figures load only here
+
+    return build_report(path, out, hooks=report_hook)

@@ -33,9 +33,10 @@ class RateModel(ChoiceEnum):
     and ``eta = 1 / sum_k gamma``. It is read with the ``(1 - tau_p/tau_c)`` pre-log. On
     qtrain's geometry it is much closer to the magnitudes of the paper's Table II than the
     correct model, but it does not match them: over the 35 Table II cells of the heuristics and
-    of exhaustive search (K <= 12), ``run_table2(list(TABLE_II), n=200, seed=2025)`` against
-    :data:`~qtrain.wireless.presets.PAPER_TABLE_II` gives a mean ``|ours / paper - 1|`` of 33.6 %
-    (12.6-67.9 %) for this model and 640 % (476-797 %) for ``closed_form``. It exists only to
+    of exhaustive search (K <= 12), ``run_table2(list(TABLE_II), n=200, seed=2025)`` against the
+    paper's numbers (``qtrain.recipes.hqcnn_pilot.paper.PAPER_TABLE_II``) gives a mean
+    ``|ours / paper - 1|`` of 33.6 % (12.6-67.9 %) for this model and 640 % (476-797 %) for
+    ``closed_form``. It exists only to
     regenerate Table II side by side with the correct model; never use it to judge an assignment.
     """
 

@@ -19,6 +19,7 @@ Order: config -> builders -> evaluate -> train one model (the loop) -> setup/sav
 from __future__ import annotations
 
 import dataclasses
+import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,14 +30,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from qtrain.config import option
+from qtrain.config import build_config, option
 from qtrain.data import MNIST_MEAN, MNIST_STD, ImageSplits, load_image_splits
 from qtrain.data.cifar import load_cifar_splits, write_synthetic_cifar10
 from qtrain.data.fashion import (FASHION_MEAN, FASHION_STD, find_fashion_mnist, find_mnist, load_digits_splits,
                                  load_mnist_format_splits)
-from qtrain.hybrid import QCML, use_shots
+from qtrain.hybrid import QCML
 from qtrain.models import CifarCNN, MnistCNN
-from qtrain.qt import MLPMapping, QuantumTrain, count_parameters
+from qtrain.qt import MLPMapping, QuantumTrain, count_parameters, use_shots
+from qtrain.recipes.quantum_train.report import report_section
 from qtrain.recipes.registry import Recipe, RecipeOutput
 from qtrain.train import (RunContext, RunDir, ShuffledBatches, TrainLoop, load_checkpoint, save_model_safetensors,
                           seed_everything)
@@ -318,6 +320,12 @@ def export(cfg: QTImageConfig, run_dir: RunDir) -> Path:
     return save_export(model, run_dir)
 
 
+def rebuild_model(config: dict[str, Any], tag: str) -> nn.Module:
+    """The untrained ``tag`` model of a run's saved config (what the report's weights figure loads into)."""
+    return build_model(build_config(QTImageConfig, config), tag)
+
+
 RECIPE = Recipe(name="qt_image", config_cls=QTImageConfig, train=train, export=export,
                 description="Quantum-Train vs classical CNN vs QCML on MNIST/FashionMNIST/CIFAR-10 "
-                            "(Quantum-Train paper, Tables I-III)")
+                            "(Quantum-Train paper, Tables I-III)",
+                report=functools.partial(report_section, rebuild=rebuild_model))

@@ -1,0 +1,1 @@
+"""One short script per paper table: `qtrain run`/`sweep`, the recipe's report (`qtrain report`), README refill."""
