@@ -1,30 +1,45 @@
 """Running, resuming, exporting, validating, reporting recipes: the functions behind ``qtrain run|export|...``."""
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.util
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from qtrain._version import __version__
-from qtrain.config import build_config, config_to_dict, dump_config, load_config_file, read_yaml
+from qtrain.config import build_config, config_fields, config_to_dict, dump_config, load_config_file, read_yaml
 from qtrain.recipes.registry import RECIPE_MODULES, RECIPES_ROOT, get_recipe, load_config, recipe_names
+from qtrain.train.checkpoint import CheckpointError, load_checkpoint
 from qtrain.train.context import RunContext, StepHook
 from qtrain.train.plots import plot_curves
-from qtrain.train.rundir import RunDir, peak_memory
+from qtrain.train.rundir import RunDir, RunFolderError, peak_memory
 from qtrain.train.seed import preserved_torch_settings, seed_everything
 
-__all__ = ["RunResult", "run", "export", "validate", "report", "report_hook"]
+__all__ = ["RunResult", "run", "export", "validate", "report", "report_hook", "RESUME_KEYS"]
+
+_log = logging.getLogger(__name__)
+RESUME_KEYS = ("tag", "model", "optimizer", "scheduler", "rng", "loader", "epoch", "step_in_epoch", "global_step",
+               "sums", "early_stopping", "history", "finished", "train_time_s", "lr")
+"""Entries of a ``last.pt`` that :class:`qtrain.train.TrainLoop` reads back when resuming."""
+PLOTS_SKIPPED = 'plots skipped: matplotlib is not installed (pip install "qtrain[plot]" for curves.png)'
 
 
 @dataclass
 class RunResult:
-    """The outcome of :func:`run`: the run folder, ``summary.json``'s content and the results table."""
+    """The outcome of :func:`run`: the run folder, ``summary.json``'s content, the results table and notices.
+
+    ``notices`` are one-line remarks for the user (e.g. plots skipped for want of matplotlib);
+    they are also in ``summary["notices"]`` and logged as warnings.
+    """
 
     run_dir: Path
     summary: dict[str, Any]
     table: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
 
 def _command_line(recipe: str, preset: str | None, overrides: list[str], seed: int) -> str:
@@ -32,15 +47,35 @@ def _command_line(recipe: str, preset: str | None, overrides: list[str], seed: i
     return " ".join(parts + [f"--set {o}" for o in overrides])
 
 
-def _start(recipe: str, preset: str | None, overrides: list[str], seed: int | None, out: str | Path) -> tuple[RunDir, Any]:
+def _start(recipe: str, preset: str | None, overrides: list[str], seed: int | None,
+           out: str | Path) -> tuple[RunDir, Any]:
     cfg = load_config(recipe, preset, overrides, seed)
     preset_name = Path(preset).stem if preset else "default"
     rd = RunDir.create(out, recipe, preset_name, cfg.seed)
+    # config.yaml first, then run.json with its checksum: a resume detects a cut-short config.yaml
+    text = dump_config(cfg, rd.config_path, header=f"full config of this run; reproduce with:\n"
+                                                  f"{_command_line(recipe, preset, overrides, cfg.seed)}")
     rd.write_info({"recipe": recipe, "preset": preset_name, "seed": cfg.seed, "overrides": overrides,
-                   "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "qtrain_version": __version__})
-    dump_config(cfg, rd.config_path, header=f"full config of this run; reproduce with:\n"
-                                           f"{_command_line(recipe, preset, overrides, cfg.seed)}")
+                   "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "qtrain_version": __version__,
+                   "config_sha256": hashlib.sha256(text.encode()).hexdigest()})
     return rd, cfg
+
+
+def _read_config(rd: RunDir, info: dict[str, Any], cls: type) -> Any:
+    """``config.yaml`` checked against run.json's checksum and for completeness (it holds every field)."""
+    where = f"run folder {str(rd.path)!r}: config.yaml"
+    if not rd.config_path.is_file():
+        raise RunFolderError(f"{where} is missing; the folder is damaged, start a new run")
+    want = info.get("config_sha256")
+    if want is not None and hashlib.sha256(rd.config_path.read_bytes()).hexdigest() != want:
+        raise RunFolderError(f"{where} does not match the SHA-256 recorded in run.json (cut short by a crash, or "
+                             "edited); restore it, or start a new run with the settings you want")
+    values = read_yaml(rd.config_path)
+    missing = [f.name for f in config_fields(cls) if f.name not in values]
+    if missing:
+        raise RunFolderError(f"{where} lacks the fields {missing[:5]}{' ...' if len(missing) > 5 else ''}; a run's "
+                             "config.yaml holds every field, so the file is truncated; start a new run")
+    return build_config(cls, values, source=str(rd.config_path))
 
 
 def _reopen(resume: str | Path, recipe: str | None) -> tuple[RunDir, str, Any]:
@@ -49,13 +84,38 @@ def _reopen(resume: str | Path, recipe: str | None) -> tuple[RunDir, str, Any]:
     if recipe is not None and recipe != info["recipe"]:
         raise ValueError(f"recipe={recipe!r} but run folder {str(resume)!r} was made by recipe {info['recipe']!r}; "
                          f"run `qtrain run {info['recipe']} --resume {resume}`")
-    cfg = build_config(get_recipe(info["recipe"]).config_cls, read_yaml(rd.config_path), source=str(rd.config_path))
-    return rd, info["recipe"], cfg
+    return rd, info["recipe"], _read_config(rd, info, get_recipe(info["recipe"]).config_cls)
 
 
-def _check_plot_backend(cfg: Any) -> None:
+def _check_checkpoints(rd: RunDir) -> None:
+    """Before resuming: every checkpoint intact and finite, every ``last.pt`` complete (one clear error if not)."""
+    for path in sorted((rd.path / "checkpoints").glob("*/*.pt")):
+        state = load_checkpoint(path)
+        missing = [k for k in (RESUME_KEYS if path.name == "last.pt" else ("model",)) if k not in state]
+        if missing or (path.name == "last.pt" and state["tag"] != path.parent.name):
+            what = f"lacks {missing}" if missing else f"belongs to model {state['tag']!r}"
+            raise CheckpointError(f"checkpoint {str(path)!r} {what}; it was not written by this run's training "
+                                  "loop; delete it (training restarts that model) or start a new run")
+
+
+def _resume_folder(resume: str | Path, recipe: str | None,
+                   held: contextlib.ExitStack) -> tuple[RunDir, str, Any, list[str]]:
+    """Lock the folder (before repairing it: it may be in use), repair it, check its config and checkpoints."""
+    held.enter_context(RunDir.open(resume).lock())
+    repaired = RunDir.open(resume).repair()
+    for line in repaired:
+        _log.warning(line)
+    rd, recipe, cfg = _reopen(resume, recipe)
+    _check_checkpoints(rd)
+    return rd, recipe, cfg, repaired
+
+
+def _plot_notices(cfg: Any) -> list[str]:
+    # a default (plots=true) must not need an optional extra: skip the plots and say so
     if getattr(cfg, "plots", False) and importlib.util.find_spec("matplotlib") is None:
-        raise ImportError('plots=true needs matplotlib: pip install "qtrain[plot]", or run with --set plots=false')
+        _log.warning(PLOTS_SKIPPED)
+        return [PLOTS_SKIPPED]
+    return []
 
 
 def run(recipe: str | None, preset: str | None = None, overrides: Iterable[str] = (), seed: int | None = None,
@@ -81,28 +141,36 @@ def run(recipe: str | None, preset: str | None = None, overrides: Iterable[str] 
         >>> res.summary["models"]["qt"]["params"]["trainable"]  # doctest: +SKIP
     """
     overrides = list(overrides)
-    if resume is not None:
-        if overrides or preset is not None or seed is not None:
-            raise ValueError("--resume continues a run with the config in its config.yaml; drop --preset/--set/--seed")
-        rd, recipe, cfg = _reopen(resume, recipe)
-    else:
-        if recipe is None:
-            raise ValueError(f"recipe=None; name one of {recipe_names()} (or pass resume=<run dir>)")
-        rd, cfg = _start(recipe, preset, overrides, seed, out)
-    _check_plot_backend(cfg)
-    t0 = time.perf_counter()
-    with preserved_torch_settings():
-        seed_everything(cfg.seed)
-        output = get_recipe(recipe).train(cfg, RunContext(rd, resume=resume is not None, quiet=quiet, on_step=on_step))
-    summary = _finish(rd, recipe, cfg, output.summary, resumed=resume is not None, t0=t0)
-    return RunResult(rd.path, summary, output.table)
+    with contextlib.ExitStack() as held:  # the run folder stays locked until its summary is written
+        if resume is not None:
+            if overrides or preset is not None or seed is not None:
+                raise ValueError("--resume continues a run with the config in its config.yaml; "
+                                 "drop --preset/--set/--seed")
+            rd, recipe, cfg, notices = _resume_folder(resume, recipe, held)
+        else:
+            if recipe is None:
+                raise ValueError(f"recipe=None; name one of {recipe_names()} (or pass resume=<run dir>)")
+            rd, cfg = _start(recipe, preset, overrides, seed, out)
+            held.enter_context(rd.lock())
+            notices = []
+        notices += _plot_notices(cfg)
+        t0 = time.perf_counter()
+        with preserved_torch_settings():
+            seed_everything(cfg.seed)
+            output = get_recipe(recipe).train(cfg, RunContext(rd, resume=resume is not None, quiet=quiet,
+                                                              on_step=on_step))
+        summary = _finish(rd, recipe, cfg, output.summary, resumed=resume is not None, t0=t0, notices=notices)
+    return RunResult(rd.path, summary, output.table, notices)
 
 
-def _finish(rd: RunDir, recipe: str, cfg: Any, extra: dict[str, Any], resumed: bool, t0: float) -> dict[str, Any]:
+def _finish(rd: RunDir, recipe: str, cfg: Any, extra: dict[str, Any], resumed: bool, t0: float,
+            notices: list[str]) -> dict[str, Any]:
     """Plots, then ``summary.json``: run identity, wall time, peak memory, config and the recipe's summary."""
     summary = {"recipe": recipe, "preset": rd.read_info()["preset"], "seed": cfg.seed, "run_dir": str(rd.path),
                "qtrain_version": __version__, "resumed": resumed}
-    if getattr(cfg, "plots", False):
+    if notices:
+        summary["notices"] = list(notices)
+    if getattr(cfg, "plots", False) and PLOTS_SKIPPED not in notices:
         summary["plots"] = [str(plot_curves(rd.read_metrics(), rd.path / "curves.png"))]
     summary.update({"wall_time_s": round(time.perf_counter() - t0, 3), "peak_memory": peak_memory(),
                     "config": config_to_dict(cfg), **extra})
@@ -117,6 +185,7 @@ def export(run_dir: str | Path) -> Path:
         >>> export("runs/qt_image__mnist5k_demo__s0__20250101-000000")  # doctest: +SKIP
     """
     rd, recipe, cfg = _reopen(run_dir, None)
+    _check_checkpoints(rd)
     return get_recipe(recipe).export(cfg, rd)
 
 

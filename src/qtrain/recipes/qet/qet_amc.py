@@ -73,7 +73,7 @@ class QETAMCConfig:
                                                    "QET Multimodel mapping (Table 1) or the Quantum-Train MLP")
     n_per_state: int = option(1901, "n_B: generated weights per basis state (QET-6: 1901; MLP mapping: 1)", min=1,
                               aliases=("n_B", "n_b"))
-    n_qubits: int | None = option(None, "QNN qubits (default: ceil(log2(ceil(121611 / n_B))))", min=1)
+    n_qubits: int | None = option(None, "QNN qubits (default: ceil(log2(ceil(121611 / n_B))))", min=1, max=40)
     blocks: int = option(50, "U3 + CU3 blocks of the QNN", min=1, aliases=("layers", "depth"))
     ring: bool = option(False, "close the CU3 chain into a ring (paper eq. 3: chain)")
     mlp_hidden: tuple[int, ...] = option((4, 20, 4), "hidden widths of the MLP mapping (mapping=mlp)", min=1)
