@@ -203,7 +203,8 @@ def _save_safetensors(model: nn.Module, directory: str) -> str:
     fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".safetensors.tmp", dir=directory)
     os.close(fd)
     try:
-        save_file(tensors, tmp, metadata={"format": "pt", "producer": "qtrain.QuantumTrain.export"})
+        save_file(tensors, tmp, metadata={"format": "pt", "producer": "qtrain.QuantumTrain.export",
+                                          "target_class": f"{type(model).__module__}.{type(model).__qualname__}"})
         os.replace(tmp, final)
     except BaseException:
         if os.path.exists(tmp):

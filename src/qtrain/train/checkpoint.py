@@ -73,4 +73,5 @@ def save_model_safetensors(model: torch.nn.Module, directory: str | Path) -> Pat
     from safetensors.torch import save
 
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    return atomic_write(path, lambda fh: fh.write(save(tensors, metadata={"format": "pt"})))
+    meta = {"format": "pt", "target_class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    return atomic_write(path, lambda fh: fh.write(save(tensors, metadata=meta)))
