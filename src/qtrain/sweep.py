@@ -148,7 +148,8 @@ def expand_grid(recipe: str, overrides: Iterable[str]) -> tuple[list[str], list[
         if key in dict(axes):
             raise ValueError(f"--set {key}=... gives grid values twice; put them in one --set {key}=a,b,c")
         axes.append((key, values))
-    return fixed, axes
+    grid_keys = {k for k, _ in axes}  # a grid axis overrides a plain --set of the same key
+    return [t for t in fixed if parse_override(t)[0] not in grid_keys], axes
 
 
 def grid_points(axes: Sequence[tuple[str, Sequence[str]]]) -> list[GridPoint]:

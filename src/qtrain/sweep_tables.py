@@ -36,8 +36,8 @@ def _is_num(v: Any) -> bool:
 
 def point_of(summary: dict[str, Any], grid_keys: Sequence[str]) -> str:
     """The grid point of a run: its overrides of the grid's keys, ``key=value`` joined by commas."""
-    keys = set(grid_keys)
-    return ",".join(o for o in summary.get("overrides", []) if o.partition("=")[0].strip() in keys)
+    last = {o.partition("=")[0].strip(): o for o in summary.get("overrides", [])}  # a later --set wins
+    return ",".join(last[k] for k in grid_keys if k in last)
 
 
 def aggregate(summaries: Sequence[dict[str, Any]], grid_keys: Sequence[str] = ()) -> list[dict[str, Any]]:
