@@ -78,12 +78,12 @@ def _results_files(recipe: str) -> list[Path]:
 def _preset_rows(registry: Any, name: str) -> list[str]:
     from qtrain.config import yaml_header
 
-    rows = ["| preset | what it reproduces (header) | command |", "|---|---|---|"]
+    rows = ["| preset | what it reproduces (the preset's header) and its command |", "|---|---|"]
     for preset, path in registry.list_presets(name).items():
         header = yaml_header(path)
         command = next((h.split(":", 1)[1].strip() for h in header if h.startswith("Command:")),
                        f"qtrain run {name} --preset {preset}")
-        rows.append(f"| `{preset}` | {_cell(header[0] if header else '')} | `{_cell(command)}` |")
+        rows.append(f"| `{preset}` | {_cell(header[0] if header else '')}<br>`{_cell(command)}` |")
     return rows
 
 

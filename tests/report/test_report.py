@@ -116,9 +116,11 @@ def test_qt_image_report_shows_the_protocol_and_flags_the_differences_from_the_p
     assert row["overrides"] == ", ".join(info["overrides"]) and "max_steps=2" in row["overrides"]
     diffs = "n_train 64 (paper 60000); n_test 32 (paper 10000); batch_size 16 (paper 128); max_steps 2 (paper none)"
     assert row["vs paper"] == f"differs: {diffs}"
-    assert (f'<p class="caveat"><b>Caveat:</b> Protocol differs from the paper&#x27;s in 1 of 1 run(s), so the '
-            f"paper columns below are not a like-for-like comparison. {qt_run.name}: {diffs}</p>") in page
-    assert f"> **Caveat:** Protocol differs from the paper's in 1 of 1 run(s)" in md
+    assert ('<div class="caveat"><b>Caveat:</b> Protocol differs from the paper&#x27;s in 1 of 1 run(s), so the '
+            f"paper columns below are not a like-for-like comparison:<ul><li>{diffs} ({qt_run.name})</li></ul></div>"
+            ) in page
+    assert ("> **Caveat:** Protocol differs from the paper's in 1 of 1 run(s), so the paper columns below are not a "
+            f"like-for-like comparison:\n>\n> - {diffs} ({qt_run.name})\n") in md
     assert "Paper protocol: Liu et al., Table II: full FashionMNIST (60,000 / 10,000), 50 epochs" in page
 
 

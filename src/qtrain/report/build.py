@@ -34,8 +34,9 @@ HookLookup = Callable[[str], "ReportHook | None"]
 _CSS = ("body{font-family:sans-serif;max-width:1500px;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse;font-size:13px;margin-bottom:1em}"
         "td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}td:nth-child(-n+3){text-align:left}"
-        "table.protocol td{text-align:left}p.caveat{background:#fff4d6;border-left:5px solid #e0a000;padding:.6em 1em}"
-        "img{width:100%;max-width:1400px;height:auto}figure{margin:1.5em 0}figcaption{font-size:14px;color:#333}")
+        "table.protocol td{text-align:left}div.caveat{background:#fff4d6;border-left:5px solid #e0a000;padding:.6em 1em}"
+        "div.caveat ul{margin:.3em 0 0}img{max-width:100%;height:auto}figure{margin:1.5em 0}"
+        "figcaption{font-size:14px;color:#333}")
 
 
 def make_sections(runs: Sequence[Run], hooks: HookLookup | None = None
@@ -75,8 +76,9 @@ def _section_html(recipe: str, section: ReportSection, runs: Sequence[Run], out:
                                                           section.intro.split("\n\n") if p.strip()]
     md = [f"## {section.title}", "", section.intro, ""] if section.intro else [f"## {section.title}", ""]
     if warning := caveat(recipe, runs, protocols):
-        parts.append(f'<p class="caveat"><b>Caveat:</b> {html.escape(warning)}</p>')
-        md += [f"> **Caveat:** {warning}", ""]
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in warning[1:])
+        parts.append(f'<div class="caveat"><b>Caveat:</b> {html.escape(warning[0])}<ul>{items}</ul></div>')
+        md += [f"> **Caveat:** {warning[0]}", ">"] + [f"> - {line}" for line in warning[1:]] + [""]
     table_parts, table_md = _tables_html([*section.tables, protocol_table(recipe, runs, protocols)])
     parts += table_parts
     md += table_md

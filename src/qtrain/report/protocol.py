@@ -112,22 +112,24 @@ def protocol_table(recipe: str, runs: Sequence[Run], lookup: ProtocolLookup | No
     """The protocol of every run of ``recipe``; the note names the paper protocol(s) compared with."""
     papers = [lookup(recipe, r.config) if lookup is not None else None for r in runs]
     sources = list(dict.fromkeys(p.source for p in papers if p is not None))
-    note = ("Paper protocol: " + " | ".join(sources)) if sources else "No paper protocol to compare with."
+    note = ("Paper protocol: " + " | ".join(sources) + ".") if sources else "No paper protocol to compare with."
     return Table("Protocol of each run", [protocol_row(r, p) for r, p in zip(runs, papers)],
-                 note + " Overrides: the run's --set values (run.json).")
+                 note + " Overrides: the run's --set values (run.json); epochs: run of planned.")
 
 
-def caveat(recipe: str, runs: Sequence[Run], lookup: ProtocolLookup | None) -> str:
-    """A warning when any run differs from its paper's protocol (``""`` when none does)."""
+def caveat(recipe: str, runs: Sequence[Run], lookup: ProtocolLookup | None) -> list[str]:
+    """A warning when any run differs from its paper's protocol: the sentence, then one line per distinct
+    set of differences naming its runs (``[]`` when no run differs)."""
     if lookup is None:
-        return ""
-    flagged = []
+        return []
+    groups: dict[str, list[str]] = {}
     for run in runs:
         paper = lookup(recipe, run.config)
         diffs = differences(run, paper) if paper is not None else []
         if diffs:
-            flagged.append(f"{run.name}: {'; '.join(diffs)}")
-    if not flagged:
-        return ""
-    return (f"Protocol differs from the paper's in {len(flagged)} of {len(runs)} run(s), so the paper columns "
-            "below are not a like-for-like comparison. " + " | ".join(flagged))
+            groups.setdefault("; ".join(diffs), []).append(run.name)
+    if not groups:
+        return []
+    n = sum(len(names) for names in groups.values())
+    return [f"Protocol differs from the paper's in {n} of {len(runs)} run(s), so the paper columns below are not "
+            "a like-for-like comparison:"] + [f"{diffs} ({', '.join(names)})" for diffs, names in groups.items()]
