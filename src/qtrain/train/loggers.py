@@ -6,7 +6,7 @@ option handled by the runner, not a recipe field) or ``qtrain.recipes.run(..., o
 Each logger is a :class:`~qtrain.train.context.RecordObserver` of the run's
 :class:`~qtrain.train.context.RunContext`, so it sees exactly the records of ``metrics.jsonl``.
 A record's numeric fields become the series ``<model>/<field>`` (``qt/train_loss``) at step
-``epoch``; records without an epoch (a recipe's ``kind: final`` lines) become ``<model>/<kind>/<field>``.
+``epoch``; a recipe's own records (``kind: final`` lines) become ``<model>/<kind>/<field>``.
 
 =============  ==================================  ==============================================
 logger         where                               install
@@ -71,7 +71,7 @@ def scalars(record: Mapping[str, Any]) -> tuple[int, dict[str, float]]:
         (0, {'qt/final/test_acc': 0.9})
     """
     prefix = str(record.get("model", "run"))
-    if "epoch" not in record and "kind" in record:
+    if "kind" in record:  # a recipe's own record (final evaluation): its own series, at its epoch
         prefix += f"/{record['kind']}"
     out = {f"{prefix}/{k}": float(v) for k, v in record.items()
            if k not in ("epoch", "model") and isinstance(v, (int, float)) and not isinstance(v, bool)

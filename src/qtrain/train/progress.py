@@ -84,14 +84,14 @@ def epoch_line(record: dict[str, Any], total_epochs: int | None = None, seconds:
     Example:
         >>> epoch_line({"model": "classical", "epoch": 2, "train_loss": 0.25, "val_acc": 0.5, "lr": 0.001}, 4, 3.21)
         'classical  epoch 2/4  train_loss 0.2500  val_acc 50.00%  lr 0.001  3.2 s'
-        >>> epoch_line({"model": "qt", "kind": "final", "test_acc": 0.9})
-        'qt  final  test_acc 90.00%'
+        >>> epoch_line({"model": "qt", "kind": "final", "epoch": 4, "test_acc": 0.9})
+        'qt  final (after epoch 4)  test_acc 90.00%'
     """
     head = [str(record.get("model", "run"))]
-    if "epoch" in record:
+    if "kind" in record:  # a recipe's own record (e.g. the final evaluation), not an epoch of training
+        head.append(str(record["kind"]) + (f" (after epoch {record['epoch']})" if "epoch" in record else ""))
+    elif "epoch" in record:
         head.append(f"epoch {record['epoch']}" + (f"/{total_epochs}" if total_epochs else ""))
-    elif "kind" in record:
-        head.append(str(record["kind"]))
     parts = [_value(k, v) for k, v in record.items() if k not in _SKIP]
     if isinstance(record.get("lr"), (int, float)):
         parts.append(f"lr {record['lr']:.3g}")
@@ -196,10 +196,11 @@ class RunProgress:
         tag = str(record.get("model", "run"))
         task, now = self._tasks.get(tag), self._clock()
         total_epochs = eta = seconds = None
-        if "epoch" in record:
+        is_epoch = "epoch" in record and "kind" not in record
+        if is_epoch:
             seconds = now - self._last_epoch_time.get(tag, now)
             self._last_epoch_time[tag] = now
-        if task is not None and "epoch" in record:
+        if task is not None and is_epoch:
             step, epoch = int(record.get("step", task.step)), int(record["epoch"])
             per_epoch = step / epoch if epoch and step else 0
             total_epochs = math.ceil(task.total / per_epoch) if per_epoch else None
