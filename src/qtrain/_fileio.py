@@ -22,12 +22,13 @@ import json
 import math
 import os
 import re
+import struct
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable
 
 __all__ = ["NONFINITE_KEY", "file_mode", "atomic_write", "atomic_write_text", "atomic_write_json", "strict_json",
-           "finite_json", "clean_stale_temps", "clip", "short", "read_npz"]
+           "finite_json", "clean_stale_temps", "clip", "short", "read_npz", "safetensors_bytes"]
 
 NONFINITE_KEY = "nonfinite"
 """Key listing the (dotted) paths whose non-finite values were written as ``null``."""
@@ -194,3 +195,22 @@ def read_npz(path: str | Path, names: tuple[str, ...]) -> dict[str, Any]:
         raise ValueError(clip(str(exc) if str(exc).startswith(where) else f"{where}: {exc}", 300)) from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise ValueError(f"{where} is not a readable .npz file ({type(exc).__name__}: {clip(str(exc), 100)})") from None
+
+
+def safetensors_bytes(tensors: dict[str, Any], metadata: dict[str, str] | None = None) -> bytes:
+    """``safetensors.torch.save`` with the header's metadata in sorted order: same tensors, same bytes.
+
+    The safetensors writer keeps metadata in a hash map, so its order (and the file's bytes)
+    changes from one process to the next; the header is rewritten here as canonical JSON (sorted
+    metadata, 8-byte padded as the format requires). Tensor data and offsets are untouched.
+    """
+    from safetensors.torch import save
+
+    raw = save(tensors, metadata=metadata)
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    if "__metadata__" in header:
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + raw[8 + n:]

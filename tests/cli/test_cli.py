@@ -59,7 +59,8 @@ def test_run_recipe_help_lists_the_config_fields_of_the_dataclass() -> None:
     for f in config_fields(QTImageConfig):  # every field, in the dataclass's order
         assert re.search(rf"^  {f.name} +=", text, re.M), f.name
     names = re.findall(r"^  (\w+) +=", text, re.M)
-    assert names == [f.name for f in config_fields(QTImageConfig)]
+    assert names == [f.name for f in config_fields(QTImageConfig)] + ["loggers"]  # then the run options
+    assert "\nrun options of every recipe (--set KEY=VALUE):\n  loggers " in text
     assert f"presets (--preset NAME): {', '.join(list_presets('qt_image'))}" in text
 
 
@@ -168,3 +169,13 @@ def test_library_modules_neither_parse_arguments_nor_print() -> None:
     assert len(files) > 40 and SRC / "bench.py" in files and SRC / "sweep.py" in files
     assert [v for p in files for v in _library_violations(p)] == []
     assert not (SRC / "recipes" / "commands.py").exists() and not (SRC / "report" / "cli.py").exists()
+
+
+def test_result_tables_print_a_dash_for_missing_values(capsys: pytest.CaptureFixture[str]) -> None:
+    from qtrain.cli._output import print_table
+
+    print_table([{"method": "hqcnn", "sum-rate": 18.1, "paper": None}, {"method": "random", "sum-rate": 15.7,
+                                                                         "paper": 15.75, "noisy": 1}])
+    lines = [line for line in capsys.readouterr().out.splitlines() if "hqcnn" in line or "random" in line]
+    assert [line.replace("│", "|").split("|")[1:-1] for line in lines] == [
+        [" hqcnn  ", "     18.1 ", "     - ", "     - "], [" random ", "     15.7 ", " 15.75 ", "     1 "]]

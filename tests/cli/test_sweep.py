@@ -1,8 +1,11 @@
-"""``qtrain sweep``: a 2 presets x 2 seeds grid through the real CLI, its table, Ray dispatch, errors."""
+"""``qtrain sweep``: presets x seeds and --set grids through the real CLI (serially and in 2 worker processes),
+tables, Ray dispatch, errors."""
 from __future__ import annotations
 
 import csv
 import json
+import os
+import re
 import statistics
 import sys
 import types
@@ -14,7 +17,7 @@ import torch
 from helpers import cli
 
 from qtrain.cli import main
-from qtrain.sweep import aggregate, parse_list, sweep
+from qtrain.sweep import GridPoint, aggregate, expand_grid, grid_points, parse_list, sweep
 
 torch.set_num_threads(1)
 
@@ -126,3 +129,59 @@ def test_sweep_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: p
     assert parse_list("0, 1,2", int, "--seeds") == [0, 1, 2]
     with pytest.raises(ValueError, match=r"^--seeds='0,a': every item must be int \(e\.g\. 0,1,2\)$"):
         parse_list("0,a", int, "--seeds")
+
+
+def test_sweep_over_set_values_with_two_jobs_writes_a_folder_per_point_and_the_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, text = cli("sweep", "qt_image", "--presets", "mnist_qt16", "--seeds", "0,1", "--out", str(tmp_path),
+                   "--set", "lr=1e-3,1e-2", "--jobs", "2", *[a for s in [*TINY, "models=qt"] for a in ("--set", s)])
+    assert rc == 0
+    (folder,) = tmp_path.iterdir()
+    runs = sorted(p for p in folder.iterdir() if p.is_dir())
+    assert [p.name.split("__2")[0] for p in runs] == [
+        "qt_image__mnist_qt16-lr=1e-2__s0", "qt_image__mnist_qt16-lr=1e-2__s1",
+        "qt_image__mnist_qt16-lr=1e-3__s0", "qt_image__mnist_qt16-lr=1e-3__s1"]
+    lrs = {p.name.split("__")[1]: json.loads((p / "summary.json").read_text())["config"]["lr"] for p in runs}
+    assert lrs == {"mnist_qt16-lr=1e-2": 0.01, "mnist_qt16-lr=1e-3": 0.001}
+    envs = [json.loads((p / "run.json").read_text())["environment"] for p in runs]
+    assert len({e["pid"] for e in envs}) == 2 and os.getpid() not in {e["pid"] for e in envs}  # two workers
+    assert {e["threads"]["torch_threads"] for e in envs} == {1}
+    info = json.loads((folder / "sweep.json").read_text())
+    assert (info["grid"], info["overrides"], info["jobs"]) == ({"lr": ["1e-3", "1e-2"]}, [*TINY, "models=qt"], 2)
+    assert sorted((r["point"], r["seed"]) for r in info["runs"]) == [("lr=1e-2", 0), ("lr=1e-2", 1),
+                                                                    ("lr=1e-3", 0), ("lr=1e-3", 1)]
+    with (folder / "results.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["preset"], r["point"], r["model"], r["n"]) for r in rows] == [
+        ("mnist_qt16", "lr=1e-3", "QT-16 ry_cnot", "2"), ("mnist_qt16", "lr=1e-2", "QT-16 ry_cnot", "2")]
+    for row in rows:
+        summaries = [json.loads((p / "summary.json").read_text()) for p in runs]
+        accs = [s["table"][0]["test %"] for s in summaries if row["point"] in s["overrides"]]
+        assert len(accs) == 2
+        assert float(row["test %__mean"]) == pytest.approx(statistics.mean(accs))
+    md = (folder / "results.md").read_text()
+    assert "--set lr=1e-3,1e-2 --jobs 2`" in md and "| mnist_qt16 | lr=1e-2 | QT-16 ry_cnot | 2 |" in md
+    progress = capsys.readouterr().err.splitlines()
+    assert len(progress) == 4 and [line.split("]")[0] for line in progress] == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    assert all(re.search(r" \d+/4 runs, \S+ elapsed, ETA \S+$", line) for line in progress)
+    assert progress[-1].endswith("ETA 0s") and f"sweep folder: {folder}" in text
+
+
+def test_grid_expansion_keeps_list_values_and_refuses_bad_grids() -> None:
+    fixed, axes = expand_grid("qt_image", ["loggers=csv,tensorboard", "mapping_hidden=[4,20,4],[8, 8]",
+                                           "bits=01,pm1", "epochs=2"])
+    assert fixed == ["loggers=csv,tensorboard", "epochs=2"]
+    assert axes == [("mapping_hidden", ["[4,20,4]", "[8, 8]"]), ("bits", ["01", "pm1"])]
+    assert [p.label for p in grid_points(axes)] == [
+        "mapping_hidden=[4,20,4],bits=01", "mapping_hidden=[4,20,4],bits=pm1", "mapping_hidden=[8, 8],bits=01",
+        "mapping_hidden=[8, 8],bits=pm1"]
+    assert grid_points([]) == [GridPoint(())]
+    with pytest.raises(ValueError, match=r"--set 'lr=1e-3,' has an empty value; grid values are comma-separated"):
+        expand_grid("qt_image", ["lr=1e-3,"])
+    with pytest.raises(ValueError, match=r"--set lr=\.\.\. gives grid values twice"):
+        expand_grid("qt_image", ["lr=1,2", "lr=3,4"])
+    with pytest.raises(ValueError, match=r"jobs=0 must be a positive integer"):
+        sweep("qt_image", ["mnist_qt16"], [0], TINY, jobs=0)
+    with pytest.raises(ValueError, match=r"(?s)\(preset, grid point\) combination\(s\) do not build:\n"
+                                         r"preset 'mnist_qt16' with lr=-1: .*lr=-1\.0 is out of range"):
+        sweep("qt_image", ["mnist_qt16"], [0], [*TINY, "lr=1e-3,-1"])

@@ -53,6 +53,17 @@ def _rows(html: str, title: str) -> list[list[str]]:
     return [re.findall(r"<td>(.*?)</td>", c) for c in re.findall(r"<tr>(.*?)</tr>", table.group(0)) if "<td>" in c]
 
 
+def _protocol(page: str) -> list[dict[str, str]]:
+    """The protocol table of a report page as dicts (one per run)."""
+    cols = ["run", "preset", "seed", "data", "epochs", "settings", "overrides", "vs paper"]
+    return [dict(zip(cols, row)) for row in _rows(page, "Protocol of each run")]
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[16:24]  # IHDR: width, height (big-endian)
+    return int.from_bytes(head[:4], "big"), int.from_bytes(head[4:], "big")
+
+
 # ----------------------------------------------------------------------------- qt_image
 @pytest.fixture(scope="module")
 def qt_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -90,6 +101,27 @@ def test_qt_image_report_writes_the_papers_figures_and_table(qt_run: Path) -> No
     qt = json.loads((qt_run / "summary.json").read_text())["models"]["qt"]
     assert rows[1][7] == f"{100 * qt['test_acc']:.2f} ± 0.00"  # the run's own number
     assert f"| QT-16 | 1 | 457 | 457 | {100 * qt['train_acc']:.2f} ± 0.00 |" in md
+    assert all(_png_size(qt_run / "report" / name)[0] >= 700 for name in pngs)  # readable: no 450-px panels
+
+
+def test_qt_image_report_shows_the_protocol_and_flags_the_differences_from_the_paper(qt_run: Path) -> None:
+    page, md, _ = _report(qt_run)
+    (row,) = _protocol(page)
+    info = json.loads((qt_run / "run.json").read_text())
+    assert (row["run"], row["preset"], row["seed"]) == (qt_run.name, "fashion_qt16", "0")
+    assert row["data"] == "dataset=fashion, n_train=64, n_val=0, n_test=32"
+    assert row["epochs"] == "1 of 50 (2 steps)"  # max_steps=2 stopped the first epoch
+    assert row["settings"] == "models=all, lr=0.0001, batch_size=16, max_steps=2, patience=0, shots=none, " \
+                              "diff_method=adjoint"
+    assert row["overrides"] == ", ".join(info["overrides"]) and "max_steps=2" in row["overrides"]
+    diffs = "n_train 64 (paper 60000); n_test 32 (paper 10000); batch_size 16 (paper 128); max_steps 2 (paper none)"
+    assert row["vs paper"] == f"differs: {diffs}"
+    assert ('<div class="caveat"><b>Caveat:</b> Protocol differs from the paper&#x27;s in 1 of 1 run(s), so the '
+            f"paper columns below are not a like-for-like comparison:<ul><li>{diffs} ({qt_run.name})</li></ul></div>"
+            ) in page
+    assert ("> **Caveat:** Protocol differs from the paper's in 1 of 1 run(s), so the paper columns below are not a "
+            f"like-for-like comparison:\n>\n> - {diffs} ({qt_run.name})\n") in md
+    assert "Paper protocol: Liu et al., Table II: full FashionMNIST (60,000 / 10,000), 50 epochs" in page
 
 
 def test_qt_image_report_numbers_come_from_the_runs(qt_run: Path) -> None:
@@ -117,6 +149,10 @@ def test_qet_amc_report_has_table_2_vs_paper_and_figures(tmp_path: Path) -> None
     assert len(snr) == 20 and snr[-1] == ["18", *(f"{100 * models[t]['acc_by_snr']['18']:.1f}"
                                                  for t in ("classical", "qet"))]
     assert "### Validation accuracy per epoch (%, first seed)" in md
+    (row,) = _protocol(page)
+    assert (row["preset"], row["overrides"], row["epochs"]) == ("smoke", "-", "1 of 1 (2 steps)")
+    assert row["vs paper"] == ("differs: data generated (paper auto or file); n_per_key 5 (paper none); input_norm "
+                               "rms (paper none); epochs 1 (paper 500); patience 0 (paper 30); max_steps 2 (paper none)")
 
 
 # ----------------------------------------------------------------------------- pilot_assignment
@@ -131,6 +167,8 @@ def test_pilot_assignment_report_has_table_ii_and_fig_3c(tmp_path: Path) -> None
     assert rows[0][:4] == ["hqcnn", f"{s['models']['hqcnn']['sum_rate']:.2f}", f"{s['models']['hqcnn']['ratio']:.3f}",
                            "18.08"]
     assert rows[0][5:] == ["17", "578", "595"]
+    assert [(r["preset"], r["vs paper"].split(";")[0]) for r in _protocol(page)] == [
+        ("fig3c_smoke", "differs: n_train 32 (paper 192)"), ("smoke", "differs: n_train 32 (paper 192)")]
     q = json.loads((qubits / "summary.json").read_text())["models"]["hqcnn_q4"]
     (row,) = _rows(page, "Fig. 3c: sum-rate vs qubits, small_K6 (10, 2, 6, 3), closed_form, unsupervised soft "
                          "(1 seed(s))")
@@ -172,6 +210,10 @@ def test_recipe_without_hook_gets_its_table_and_every_series(tmp_path: Path, mon
     assert _rows(page, "Results per run") == [[run.name, "toy", str(score)]]
     assert "Per-epoch metrics.jsonl series: train_loss, score." in page
     assert md.startswith(f"# qtrain report: {run.name}\n\n## toy_nohook: runs\n")
+    assert _protocol(page) == [{"run": run.name, "preset": "default", "seed": "0", "data": "-",
+                                "epochs": "2 of 2 (20 steps)", "settings": "-", "overrides": "epochs=2",
+                                "vs paper": "-"}]  # no paper module: shown, not compared
+    assert "class=\"caveat\"" not in page and "No paper protocol to compare with." in page
 
 
 def test_report_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -195,3 +237,23 @@ def test_pilot_report_counts_a_seed_run_twice_once() -> None:
     groups = collect([run("p__s0__t2", 0, 2.0), run("p__s0__t1", 0, 1.0), run("p__s1__t1", 1, 3.0)])
     assert list(groups) == [Group("table2", "small_K6", "closed_form", "unsupervised", "soft")]
     assert [r["table"][0]["sum-rate"] for r in groups[list(groups)[0]]] == [2.0, 3.0]  # the later seed-0 run
+
+
+def test_report_figures_keep_legends_off_the_data_and_wrap_wide_rows(tmp_path: Path) -> None:
+    from qtrain.report.plots import DPI, MAX_COLS, panels, save
+
+    plt, fig, axes = panels(4, width=5.2, height=3.6)
+    assert axes.shape == (1, 4) and MAX_COLS == 2
+    for ax in axes[0]:
+        ax.plot([0, 1], [0, 1], label="a long label for the first line")
+        ax.plot([0, 1], [1, 0], label="b")
+        ax.legend(fontsize=6)
+    boxes = []
+    fig.canvas.draw()
+    path = save(plt, fig, tmp_path / "f.png")
+    for ax in axes[0]:
+        legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        boxes.append((legend.x0 >= frame.x1, ax.get_legend().get_texts()[0].get_fontsize()))
+    assert boxes == [(True, 8.0)] * 4  # right of its axes, at least 8 pt
+    width, height = _png_size(path)
+    assert width >= 2 * 5.2 * DPI * 0.9 and height >= 2 * 3.6 * DPI * 0.9  # a 2 x 2 grid at DPI

@@ -83,7 +83,8 @@ def test_quantum_train_run_with_28_qubits_stops_with_one_line(tmp_path: Path) ->
     """, 2**31, "run", "qt_image", "--set", "models=qt", "--set", "n_qubits=28", "--set", "n_train=64",
         "--set", "n_test=32", "--set", "max_steps=1", "--out", str(tmp_path))
     assert out.returncode != 0
-    (line,) = out.stderr.strip().splitlines()  # one line, no traceback
+    folder, line = out.stderr.strip().splitlines()  # the run folder (printed first), then one line, no traceback
+    assert folder.startswith(f"run folder: {tmp_path}")
     assert line.startswith("qtrain run: error: a 28-qubit state in float32 with batch 1 needs about 4.0 GiB "
                            "(4 statevectors of 1.00 GiB) but only ")
 

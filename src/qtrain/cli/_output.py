@@ -14,16 +14,22 @@ def console() -> Any:
 
 
 def print_table(rows: Sequence[dict[str, Any]], title: str = "") -> None:
-    """Print result rows (dicts with the same keys) as a table on stdout; ints get thousands separators."""
+    """Print result rows as a table on stdout; ints get thousands separators.
+
+    Columns are the union of the rows' keys; a missing or ``None`` value prints as ``-``.
+    """
     from rich.table import Table
+
+    from qtrain.report.tables import LEFT_COLUMNS, cell, columns
 
     if not rows:
         return
     table = Table(title=title or None)
-    for key in rows[0]:
-        table.add_column(str(key), justify="left" if key == "model" else "right")
+    cols = columns(rows)
+    for key in cols:
+        table.add_column(str(key), justify="left" if key in LEFT_COLUMNS else "right")
     for row in rows:
-        table.add_row(*(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in row.values()))
+        table.add_row(*(cell(row.get(k)) for k in cols))
     console().print(table)
 
 

@@ -1,7 +1,10 @@
 """``qtrain run RECIPE --preset NAME [--set key=value ...]``: run or resume a recipe; print its results table.
 
 ``qtrain run RECIPE --help`` lists the recipe's config fields (name, default, help, type), read from
-its config dataclass, so the help is the documentation. Python: :func:`qtrain.recipes.run`.
+its config dataclass, so the help is the documentation, then the run options every recipe takes
+(``--set loggers=tensorboard``). While it runs, stderr shows the run folder first, then a bar per
+model in a terminal, and one line per epoch (also into files and pipes). Python:
+:func:`qtrain.recipes.run`.
 """
 from __future__ import annotations
 
@@ -23,11 +26,13 @@ def recipe_help(recipe: str) -> str:
     from qtrain.cli._output import field_lines
     from qtrain.config import config_fields
     from qtrain.recipes.registry import get_recipe, list_presets
+    from qtrain.recipes.runner import RunOptions
 
     rec = get_recipe(recipe)
     lines = [f"\n{recipe}: {rec.description}", f"\npresets (--preset NAME): {', '.join(list_presets(recipe)) or '-'}",
              f"\nconfig fields of {recipe} (--set KEY=VALUE, or a preset YAML):"]
     lines += field_lines(config_fields(rec.config_cls), indent="  ")
+    lines += ["\nrun options of every recipe (--set KEY=VALUE):"] + field_lines(config_fields(RunOptions), indent="  ")
     return "\n".join(lines) + "\n"
 
 
@@ -67,7 +72,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its last checkpoints")
     parser.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs/)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress output (by default stderr shows the run folder first, then a bar per "
+                             "model in a terminal and one line per epoch)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import warnings
 from typing import Any, Iterator
 
@@ -191,23 +190,16 @@ class QuantumTrain(nn.Module):
 
 
 def _save_safetensors(model: nn.Module, directory: str) -> str:
-    from safetensors.torch import save_file
+    from qtrain._fileio import atomic_write, safetensors_bytes
 
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise ValueError(f"path={directory!r} is a file; export(path=...) takes a directory "
                          "(model.safetensors is written inside it)")
-    os.makedirs(directory, exist_ok=True)
     # clone: tied weights must not share storage in a safetensors file
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    meta = {"format": "pt", "producer": "qtrain.QuantumTrain.export",
+            "target_class": f"{type(model).__module__}.{type(model).__qualname__}"}
     final = os.path.join(directory, "model.safetensors")
-    fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".safetensors.tmp", dir=directory)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"format": "pt", "producer": "qtrain.QuantumTrain.export"})
-        os.replace(tmp, final)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(final, lambda fh: fh.write(safetensors_bytes(tensors, meta)))  # same weights, same bytes
     return final
 

@@ -8,6 +8,7 @@ without one get a generic section. ``qtrain report PATH`` is :func:`qtrain.recip
 * :class:`ReportSection`, :class:`Table`, :class:`Figure` -- what a hook returns.
 * :func:`mean_std`, :func:`format_mean_std` -- the one "mean ± std over seeds".
 * :func:`find_runs`, :func:`load_run`, :class:`Run` -- reading run folders.
+* :class:`PaperProtocol`, :func:`protocol_table` -- each run's protocol and its differences from the paper's.
 
 Example:
     >>> from qtrain.report import format_mean_std
@@ -20,12 +21,14 @@ import importlib
 from typing import Any
 
 from qtrain.report.collect import Run, find_runs, load_run, runs_by_recipe
+from qtrain.report.protocol import PaperProtocol, ProtocolLookup, caveat, differences, protocol_table
 from qtrain.report.section import Figure, ReportHook, ReportSection, Table
 from qtrain.report.stats import format_mean_std, mean_std
 from qtrain.report.tables import html_table, markdown_rows
 
 __all__ = ["Run", "find_runs", "load_run", "runs_by_recipe", "Figure", "ReportHook", "ReportSection", "Table",
-           "format_mean_std", "mean_std", "html_table", "markdown_rows", "build_report"]
+           "format_mean_std", "mean_std", "html_table", "markdown_rows", "build_report", "PaperProtocol", "ProtocolLookup",
+           "caveat", "differences", "protocol_table"]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import struct
 from pathlib import Path
 from typing import Any, Iterator
 
 import torch
 
-from qtrain._fileio import atomic_write, atomic_write_json, atomic_write_text, clip
+from qtrain._fileio import atomic_write, atomic_write_json, atomic_write_text, clip, safetensors_bytes
 
 __all__ = ["atomic_write", "atomic_write_text", "atomic_write_json", "save_checkpoint", "load_checkpoint",
            "save_model_safetensors", "safetensors_bytes", "nonfinite_tensors", "CHECKPOINT_MAGIC", "CheckpointError"]
@@ -126,25 +124,6 @@ def load_checkpoint(path: str | Path, require_finite: bool = True) -> dict[str, 
     return state
 
 
-def safetensors_bytes(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> bytes:
-    """``safetensors.torch.save`` with the header's metadata in sorted order: same tensors, same bytes.
-
-    The safetensors writer keeps metadata in a hash map, so its order (and the file's bytes)
-    changes from one process to the next; the header is rewritten here as canonical JSON (sorted
-    metadata, 8-byte padded as the format requires). Tensor data and offsets are untouched.
-    """
-    from safetensors.torch import save
-
-    raw = save(tensors, metadata=metadata)
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    if "__metadata__" in header:
-        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    return struct.pack("<Q", len(text)) + text + raw[8 + n:]
-
-
 def save_model_safetensors(model: torch.nn.Module, directory: str | Path) -> Path:
     """Write ``directory/model.safetensors`` atomically: the plain weights a user loads without qtrain.
 
@@ -160,6 +139,7 @@ def save_model_safetensors(model: torch.nn.Module, directory: str | Path) -> Pat
     if callable(getattr(model, "export", None)):
         metadata["producer"] = f"qtrain.{type(model).__name__}.export"
         model = model.export()  # type: ignore[operator]
+    metadata["target_class"] = f"{type(model).__module__}.{type(model).__qualname__}"
     # safetensors files are read on any machine: the bytes are written from host memory
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     bad = nonfinite_tensors(tensors)

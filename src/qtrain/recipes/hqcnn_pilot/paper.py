@@ -12,11 +12,13 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
+
+from qtrain.report.protocol import PaperProtocol
 
 from qtrain.wireless.evaluate import MethodResult
 
-__all__ = ["PAPER_COLUMNS", "PAPER_TABLE_II", "PAPER_REF", "paper_ratio", "format_table2"]
+__all__ = ["PAPER_COLUMNS", "PAPER_TABLE_II", "PAPER_REF", "paper_ratio", "format_table2", "paper_protocol"]
 
 PAPER_COLUMNS = ("random", "greedy", "master_ap", "location", "mlp", "light_cnn", "heavy_cnn", "hqcnn_hur",
                  "hqcnn", "exhaustive")
@@ -74,3 +76,15 @@ def format_table2(results: Mapping[str, Mapping[str, Mapping[str, MethodResult]]
                 cells.append(f"{res[m].mean:.2f}{ref} [{res[m].seconds_per_scenario * 1e3:.1f} ms]")
             lines.append(f"| {row} | {model} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+PAPER_PROTOCOL = PaperProtocol(
+    "Nguyen et al., Table II (public code): 192 training / 200 test scenarios, 15 epochs, batch 16, Adam lr 1e-2, "
+    "unsupervised", {"n_train": 192, "n_test": 200, "epochs": 15, "batch_size": 16, "lr": 1e-2, "hqcnn_lr": 1e-2,
+                     "mode": "unsupervised", "max_steps": None})
+"""The training protocol of Table II (and Fig. 3c) in the paper's public code."""
+
+
+def paper_protocol(recipe: str, config: Mapping[str, Any]) -> PaperProtocol | None:
+    """Table II's protocol for a ``pilot_assignment`` run (``qtrain report`` flags differences)."""
+    return PAPER_PROTOCOL if recipe == "pilot_assignment" else None

@@ -232,7 +232,8 @@ def save_export(model: PilotAssigner, run_dir: RunDir) -> Path:
 
     path = run_dir.path / "model.safetensors"
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    atomic_write(path, lambda fh: fh.write(save(tensors, metadata={"format": "pt"})))
+    meta = {"format": "pt", "target_class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    atomic_write(path, lambda fh: fh.write(save(tensors, metadata=meta)))
     return path
 
 

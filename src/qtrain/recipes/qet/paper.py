@@ -11,9 +11,11 @@ Example:
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Mapping, NamedTuple
 
-__all__ = ["PaperRow", "PAPER_TABLE_2", "PAPER_PRESETS", "paper_row", "paper_te_ratio"]
+from qtrain.report.protocol import PaperProtocol
+
+__all__ = ["PaperRow", "PAPER_TABLE_2", "PAPER_PRESETS", "paper_row", "paper_te_ratio", "paper_protocol"]
 
 
 class PaperRow(NamedTuple):
@@ -51,3 +53,16 @@ def paper_te_ratio(name: str) -> float | None:
     """The paper's epoch time of ``name`` over MC-Net's (``None`` when the row is not in Table 2)."""
     row = paper_row(name)
     return None if row is None else row.t_e_s / PAPER_TABLE_2["MC-Net"].t_e_s
+
+
+PAPER_PROTOCOL = PaperProtocol(
+    "An et al., Table 2: RadioML 2016.10A (all 1,000 windows per key, raw), up to 500 epochs with early stopping "
+    "after 30, batch 64, Adam lr 1e-3",
+    {"data": frozenset({"auto", "file"}), "n_per_key": None, "input_norm": "none", "epochs": 500, "patience": 30,
+     "batch_size": 64, "lr": 1e-3, "max_steps": None})
+"""The training protocol of every Table 2 row."""
+
+
+def paper_protocol(recipe: str, config: Mapping[str, Any]) -> PaperProtocol | None:
+    """Table 2's protocol for a ``qet_amc`` run (``qtrain report`` flags differences)."""
+    return PAPER_PROTOCOL if recipe == "qet_amc" else None

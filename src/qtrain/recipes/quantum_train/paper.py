@@ -12,9 +12,11 @@ Example:
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Mapping, NamedTuple
 
-__all__ = ["PaperRow", "PAPER_TABLES", "QCML_PARAMS_PAPER", "TABLE_OF", "paper_row", "dataset_key"]
+from qtrain.report.protocol import PaperProtocol
+
+__all__ = ["PaperRow", "PAPER_TABLES", "QCML_PARAMS_PAPER", "TABLE_OF", "paper_row", "dataset_key", "paper_protocol"]
 
 
 class PaperRow(NamedTuple):
@@ -67,3 +69,30 @@ def paper_row(key: str, model: str, blocks: int | None = None, ansatz: str = "ry
     if model == "qt" and ansatz == "ry_cnot" and blocks in table:
         return PaperRow(TABLE_OF[key], f"QT-{blocks}", *table[blocks])
     return None
+
+
+_PROTOCOLS = {
+    "mnist": PaperProtocol("Liu et al., Table I: full MNIST (60,000 train / 10,000 test), 50 epochs, batch 128, "
+                           "Adam lr 1e-4", {"dataset": frozenset({"mnist", "idx"}), "n_train": 60000,
+                                            "n_test": 10000, "epochs": 50, "batch_size": 128, "lr": 1e-4,
+                                            "max_steps": None}),
+    "fashion": PaperProtocol("Liu et al., Table II: full FashionMNIST (60,000 / 10,000), 50 epochs, batch 128, "
+                             "Adam lr 1e-4", {"dataset": frozenset({"fashion", "idx"}), "n_train": 60000,
+                                              "n_test": 10000, "epochs": 50, "batch_size": 128, "lr": 1e-4,
+                                              "max_steps": None}),
+    "cifar10": PaperProtocol("Liu et al., Table III: CIFAR-10 (50,000 / 10,000), 1000 epochs, batch 1,000, "
+                             "Adam lr 1e-4", {"dataset": "cifar10", "n_train": 50000, "n_test": 10000,
+                                              "epochs": 1000, "batch_size": 1000, "lr": 1e-4, "max_steps": None}),
+}
+
+
+def paper_protocol(recipe: str, config: Mapping[str, Any]) -> PaperProtocol | None:
+    """How the paper trained the row a ``qt_image`` run is compared with (``qtrain report`` flags differences).
+
+    Example:
+        >>> paper_protocol("qt_image", {"dataset": "mnist5k"}).settings["epochs"]
+        50
+    """
+    if recipe != "qt_image" or "dataset" not in config:
+        return None
+    return _PROTOCOLS[dataset_key(str(config["dataset"]), config.get("data_dir"))]
