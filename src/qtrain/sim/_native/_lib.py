@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 
@@ -19,9 +20,8 @@ ext: ModuleType | None = None
 if os.environ.get("QTRAIN_DISABLE_NATIVE", "0") == "1":
     unavailable_reason = "disabled by QTRAIN_DISABLE_NATIVE=1"
 else:
-    try:
-        from . import _qtnative as ext  # type: ignore[attr-defined,no-redef]
-
+    try:  # import_module: a missing build reads "No module named ..._qtnative"
+        ext = importlib.import_module(f"{__package__}._qtnative")
         AVAILABLE = True
     except ImportError as _e:  # not built (no compiler at install time) or wrong CPU
         unavailable_reason = f"native extension not importable: {_e}"
