@@ -33,7 +33,7 @@ class PermPlan:
 
     __slots__ = ("__weakref__", "cols", "const", "index", "linear", "n")
 
-    def __init__(self, n: int, linear: bool, const: int, cols: Sequence[int], index: torch.Tensor | None):
+    def __init__(self, n: int, linear: bool, const: int, cols: Sequence[int], index: torch.Tensor | None) -> None:
         self.n = n
         self.linear = linear
         self.const = const

@@ -32,7 +32,9 @@ _GP_DIMS = (2, 2, 4, 4, 4)
 _GP_PS = (False, True, False, True, False)
 
 
-def _gp_tables(tables: Sequence[torch.Tensor | None], dtype: torch.dtype, B: int):
+def _gp_tables(
+    tables: Sequence[torch.Tensor | None], dtype: torch.dtype, B: int
+) -> tuple[list[int], list[int], list[torch.Tensor]]:
     """Pointers and row counts of the 5 program tables (validated: dtype, shape, CPU), and the
     tensors to keep alive during the call."""
     if len(tables) != 5:
