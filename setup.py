@@ -64,9 +64,9 @@ class OptionalBuildExt(build_ext):
 
 
 # One extension from several translation units, one per concern (thread pool, GF(2) maps, pass
-# planner, permutations, tile rows, tile kernels, layer drivers, gate programs, block programs,
+# planner, permutations, tile kernels, layer drivers, gate programs, block programs,
 # Python bindings); the headers and the per-dtype kernel templates (*.inc) are dependencies.
-SOURCES = ["qt_pool.c", "qt_gf2.c", "qt_plan.c", "qt_perm.c", "qt_rows.c", "qt_kernels.c", "qt_layer.c",
+SOURCES = ["qt_pool.c", "qt_gf2.c", "qt_plan.c", "qt_perm.c", "qt_kernels.c", "qt_layer.c",
            "qt_prog.c", "qt_blocks.c", "qt_bindings.c", "qt_bindings_prog.c"]
 DEPENDS = sorted(
     f for f in os.listdir(NATIVE_DIR) if f.endswith((".h", ".inc"))
