@@ -64,13 +64,12 @@ class OptionalBuildExt(build_ext):
 
 
 # One extension from several translation units, one per concern (thread pool, GF(2) maps, pass
-# planner, permutations, tile kernels, layer drivers, gate programs, block programs,
-# Python bindings); the headers and the per-dtype kernel templates (*.inc) are dependencies.
-SOURCES = ["qt_pool.c", "qt_gf2.c", "qt_plan.c", "qt_perm.c", "qt_kernels.c", "qt_layer.c",
-           "qt_prog.c", "qt_blocks.c", "qt_bindings.c", "qt_bindings_prog.c"]
-DEPENDS = sorted(
-    f for f in os.listdir(NATIVE_DIR) if f.endswith((".h", ".inc"))
-) if os.path.isdir(NATIVE_DIR) else []
+# planner, permutations, tile kernels, layer drivers, gate programs, block programs, Python
+# bindings): every *.c next to the Python wrapper; the headers and the per-dtype kernel
+# templates (*.inc) are dependencies.
+_NATIVE_FILES = sorted(os.listdir(NATIVE_DIR)) if os.path.isdir(NATIVE_DIR) else []
+SOURCES = [f for f in _NATIVE_FILES if f.endswith(".c")]
+DEPENDS = [f for f in _NATIVE_FILES if f.endswith((".h", ".inc"))]
 
 ext_modules = []
 if os.environ.get("QTRAIN_NO_NATIVE", "0") != "1":
