@@ -150,6 +150,12 @@ class QuantumTrain(nn.Module):
             if not prev:
                 self._cache = None
 
+    def set_placement(self, qnn_device: str | torch.device | None = "auto", cuda_graph: bool = False) -> QuantumTrain:
+        """Change where the generator runs (see ``qnn_device``, ``cuda_graph`` in the class docstring)."""
+        self._placement = Placement(qnn_device, cuda_graph)
+        self._placement.place(self.generator, next(self.target.buffers()).device)
+        return self
+
     def _apply(self, fn: Any, recurse: bool = True) -> QuantumTrain:
         super()._apply(fn, recurse)  # .to()/.cuda()/.double(): then the generator goes back to its place
         self._placement.place(self.generator, next(self.target.buffers()).device)

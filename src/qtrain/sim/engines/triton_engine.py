@@ -92,21 +92,24 @@ def kernels(device: torch.device) -> ModuleType:
     """
     interpret = device.type != "cuda"
     if interpret not in _loaded:
-        from triton import knobs
-
-        if not interpret or knobs.runtime.interpret:
-            _loaded[interpret] = importlib.import_module(_KERNELS)
-        else:
-            spec = importlib.util.find_spec(_KERNELS)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            knobs.runtime.interpret = True
-            try:
-                spec.loader.exec_module(module)
-            finally:
-                knobs.runtime.interpret = False
-            _loaded[interpret] = module
+        _loaded[interpret] = _load_interpreted() if interpret else importlib.import_module(_KERNELS)
     return _loaded[interpret]
+
+
+def _load_interpreted() -> ModuleType:
+    from triton import knobs
+
+    if knobs.runtime.interpret:  # TRITON_INTERPRET=1: the ordinary import is already interpreted
+        return importlib.import_module(_KERNELS)
+    spec = importlib.util.find_spec(_KERNELS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    knobs.runtime.interpret = True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        knobs.runtime.interpret = False
+    return module
 
 
 def _planes(t: Tensor) -> Tensor:
