@@ -52,23 +52,35 @@ STEPS = [
     ("CIFAR CNN vs QT-323", "qt_image", "cifar_qt323", 1000, (3, 32, 32), 10, 2.0),
     ("MC-Net vs QET-6", "qet_amc", "qet6", 64, (2, 128), 11, 1.5),
 ]
+# --smoke: every path on the CPU with tiny cases (CUDA graphs and peers then fail as rows), to test the script
+SMOKE_CIRCUITS = [("ry_cnot 4q x 2", "ry_cnot", 4, 2, 0, 1e9), ("u3_cu3 3q x 2", "u3_cu3", 3, 2, 0, None),
+                  ("4q, 8 samples", "encoded", 4, 1, 8, None)]
+SMOKE_STEPS = [("MNIST CNN vs QT-16", "qt_image", "mnist_qt16", 8, (1, 28, 28), 10, 1.2),
+               ("MNIST CNN vs QT-121", "qt_image", "mnist_qt121", 8, (1, 28, 28), 10, 1.5),
+               ("MC-Net vs QET-6", "qet_amc", "qet6", 8, (2, 128), 11, 1.5)]
+DEV = torch.device("cuda")
 _PTR = {"src", "dst", "ops", "m1s", "m1p", "m2s", "m2p", "pconst", "pcols", "pphase", "phase", "positions", "psi_in",
         "g_in", "psi_out", "g_out", "cross1", "cross2"}
 _INT_PTR = {"ops", "pconst", "pcols", "pphase", "positions"}
 
 
 # ----------------------------------------------------------------------------- timing
+def _sync() -> None:
+    if DEV.type == "cuda":
+        torch.cuda.synchronize()
+
+
 def timed(step: Callable[[], object], repeats: int, inner: int = 1, warmup: int = 3) -> float:
     """Median milliseconds of ``step`` (GPU synchronised around each round of ``inner`` calls)."""
     for _ in range(warmup):
         step()
     times = []
     for _ in range(repeats):
-        torch.cuda.synchronize()
+        _sync()
         t0 = time.perf_counter()
         for _ in range(inner):
             step()
-        torch.cuda.synchronize()
+        _sync()
         times.append((time.perf_counter() - t0) / inner * 1e3)
     return statistics.median(times)
 
@@ -104,7 +116,7 @@ def circuit_rows(kind: str, n: int, blocks: int, batch: int, repeats: int) -> li
     rng = np.random.default_rng(0)
     params = rng.uniform(-np.pi, np.pi, c.n_params)
     lw = rng.uniform(-1, 1, 2**n)
-    dev = torch.device("cuda")
+    dev = DEV
     w = torch.tensor(params, dtype=torch.float32, device=dev, requires_grad=True)
     x = torch.tensor(rng.uniform(-np.pi, np.pi, (batch, n)), dtype=torch.float32, device=dev) if batch else None
     lwt = torch.tensor(lw, dtype=torch.float32, device=dev)
@@ -169,11 +181,11 @@ def naive_split(qt: Any, x: torch.Tensor, y: torch.Tensor) -> Callable[[], objec
     tensor sent to the GPU on its own, functional_call on a CUDA copy of the target."""
     from torch.func import functional_call
 
-    target = copy.deepcopy(qt.target).cuda()
+    target = copy.deepcopy(qt.target).to(DEV)
     opt = torch.optim.Adam(qt.parameters(), lr=1e-4)
 
     def run() -> object:
-        weights = {k: v.to("cuda") for k, v in qt.generate().items()}
+        weights = {k: v.to(DEV) for k, v in qt.generate().items()}
         loss = torch.nn.functional.cross_entropy(functional_call(target, weights, (x,)), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -184,15 +196,15 @@ def naive_split(qt: Any, x: torch.Tensor, y: torch.Tensor) -> Callable[[], objec
 
 def step_rows(recipe: str, preset: str, batch: int, shape: tuple[int, ...], classes: int,
               repeats: int) -> list[dict[str, Any]]:
-    dev = torch.device("cuda")
+    dev = DEV
     g = torch.Generator().manual_seed(0)
     x = torch.randn(batch, *shape, generator=g).to(dev)
     y = torch.randint(0, classes, (batch,), generator=g).to(dev)
     rows = [_row("classical (baseline)", lambda: timed(step_fn(build(recipe, preset, "classical").to(dev), x, y),
                                                        repeats))]
     variants: list[tuple[str, dict[str, Any]]] = [
-        ("QT, qnn_device='cuda' (Triton)", {"qnn_device": "cuda"}),
-        ("QT, qnn_device='cuda', cuda_graph=True", {"qnn_device": "cuda", "cuda_graph": True}),
+        ("QT, qnn_device='cuda' (Triton)", {"qnn_device": DEV.type}),
+        ("QT, qnn_device='cuda', cuda_graph=True", {"qnn_device": DEV.type, "cuda_graph": True}),
         ("QT, qnn_device='cpu' (host, one crossing)", {"qnn_device": "cpu"}),
     ]
     for label, kw in variants:
@@ -259,20 +271,20 @@ def host_md(rows: list[dict[str, Any]]) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- protocol
-def protocol(data_dir: str, cuda_graph: bool) -> dict[str, Any]:
+def protocol(data_dir: str, cuda_graph: bool, overrides: list[str]) -> dict[str, Any]:
     """The paper's Fashion-MNIST QT-121 run (50 epochs, batch 128, Adam 1e-4) on the GPU: wall time, accuracy."""
     from qtrain.recipes.quantum_train import qt_image
     from qtrain.recipes.registry import load_config
 
-    cfg = load_config("qt_image", "fashion_qt121", [f"data_dir={data_dir}"])
+    cfg = load_config("qt_image", "fashion_qt121", [f"data_dir={data_dir}", *overrides])
     data = qt_image.load_data(cfg)
-    dev = torch.device("cuda")
+    dev = DEV
     xtr, ytr = (t.to(dev) for t in data.train.tensors)
     xte, yte = (t.to(dev) for t in data.test.tensors)
-    model = qt_image.build_model(cfg, "qt").set_placement("cuda", cuda_graph).to(dev)
+    model = qt_image.build_model(cfg, "qt").set_placement(dev.type, cuda_graph).to(dev)
     opt = qt_image.build_optimizer(cfg, model, "qt")
     g = torch.Generator(device=dev).manual_seed(cfg.seed)
-    torch.cuda.synchronize()
+    _sync()
     t0 = time.perf_counter()
     for _ in range(cfg.epochs):
         order = torch.randperm(len(ytr), device=dev, generator=g)
@@ -282,14 +294,14 @@ def protocol(data_dir: str, cuda_graph: bool) -> dict[str, Any]:
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-    torch.cuda.synchronize()
+    _sync()
     wall = time.perf_counter() - t0
     model.eval()
     with torch.no_grad(), model.cached():
         correct = sum(int((model(xte[i:i + 1000]).argmax(1) == yte[i:i + 1000]).sum())
                       for i in range(0, len(yte), 1000))
     return {"epochs": cfg.epochs, "wall_s": wall, "test_acc": correct / len(yte), "paper_acc": 0.8074,
-            "cuda_graph": cuda_graph}
+            "cuda_graph": cuda_graph, "overrides": overrides}
 
 
 # ----------------------------------------------------------------------------- ahead-of-time builds
@@ -454,6 +466,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host-presets", nargs="+", default=["mnist_qt121", "cifar_qt323"], help="generators of 'host'")
     p.add_argument("--protocol", metavar="DIR", help="also run the 50-epoch Fashion-MNIST QT-121 protocol (IDX dir)")
     p.add_argument("--protocol-graph", action="store_true", help="capture the protocol's generator in CUDA graphs")
+    p.add_argument("--protocol-set", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="qt_image overrides of the protocol run (e.g. epochs=1 n_train=1024 for a trial)")
+    p.add_argument("--smoke", action="store_true", help="run every path on the CPU with tiny cases (tests the script)")
     p.add_argument("--compile-only", action="store_true", help="build the kernels for sm_90a; needs no GPU")
     p.add_argument("--out", type=Path, default=None, help="markdown file (default: benchmarks/results/gpu.md)")
     args = p.parse_args(argv)
@@ -463,7 +478,10 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         return 0
     sections = args.only or ["circuits", "steps", "host"]
-    if not torch.cuda.is_available() and sections != ["host"]:
+    global DEV
+    DEV = torch.device("cpu") if args.smoke else torch.device("cuda")
+    circuits, steps = (SMOKE_CIRCUITS, SMOKE_STEPS) if args.smoke else (CIRCUITS, STEPS)
+    if not torch.cuda.is_available() and sections != ["host"] and not args.smoke:
         print(f"bench_gpu: no CUDA device (torch {torch.__version__}, CUDA {torch.version.cuda}); run it on a machine "
               "with an NVIDIA GPU, or use --compile-only", file=sys.stderr)
         return 2
@@ -478,22 +496,24 @@ def main(argv: list[str] | None = None) -> int:
              ""]
     raw: dict[str, Any] = {"env": env}
     if "circuits" in sections:
-        res = [(case, circuit_rows(*case[1:5], args.repeats)) for case in CIRCUITS]
+        res = [(case, circuit_rows(*case[1:5], args.repeats)) for case in circuits]
         raw["circuits"] = [[c[0], rows] for c, rows in res]
         lines += circuits_md(res)
     if "steps" in sections:
-        res = [(case, step_rows(*case[1:6], args.repeats)) for case in STEPS]
+        res = [(case, step_rows(*case[1:6], args.repeats)) for case in steps]
         raw["steps"] = [[c[0], rows] for c, rows in res]
         lines += steps_md(res)
     if "host" in sections:
         raw["host"] = rows = host_rows(args.repeats, tuple(args.host_presets))
         lines += host_md(rows)
     if args.protocol:
-        r = raw["protocol"] = protocol(args.protocol, args.protocol_graph)
-        lines += ["## Fashion-MNIST QT-121, 50 epochs on the GPU (paper protocol)", "",
+        r = raw["protocol"] = protocol(args.protocol, args.protocol_graph, args.protocol_set)
+        lines += [f"## Fashion-MNIST QT-121, {r['epochs']} epochs on the GPU (paper protocol: 50)", "",
                   (f"Wall time {r['wall_s']:.0f} s ({r['wall_s'] / r['epochs']:.1f} s/epoch), test accuracy "
-                   f"{100 * r['test_acc']:.2f}% (paper 80.74%), cuda_graph={r['cuda_graph']}."), ""]
-    out = args.out or RESULTS / ("gpu_host.md" if sections == ["host"] else "gpu.md")
+                   f"{100 * r['test_acc']:.2f}% (paper 80.74%), cuda_graph={r['cuda_graph']}, "
+                   f"overrides {r['overrides'] or 'none'}."), ""]
+    default = "gpu_smoke.md" if args.smoke else ("gpu_host.md" if sections == ["host"] else "gpu.md")
+    out = args.out or RESULTS / default
     out.write_text("\n".join(lines))
     out.with_suffix(".json").write_text(json.dumps(raw, indent=1, default=str))
     print("\n".join(lines))
