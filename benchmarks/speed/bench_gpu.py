@@ -458,7 +458,7 @@ def kernels_md(rows: list[dict[str, Any]]) -> str:
     return "\n".join(head + body) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", choices=["circuits", "steps", "host"], action="append",
                    help="sections to run (default: circuits, steps, host); host alone needs no GPU")
@@ -471,30 +471,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--smoke", action="store_true", help="run every path on the CPU with tiny cases (tests the script)")
     p.add_argument("--compile-only", action="store_true", help="build the kernels for sm_90a; needs no GPU")
     p.add_argument("--out", type=Path, default=None, help="markdown file (default: benchmarks/results/gpu.md)")
-    args = p.parse_args(argv)
-    if args.compile_only:
-        text = kernels_md(compile_rows())
-        (args.out or RESULTS / "gpu_kernels.md").write_text(text)
-        print(text)
-        return 0
-    sections = args.only or ["circuits", "steps", "host"]
-    global DEV
-    DEV = torch.device("cpu") if args.smoke else torch.device("cuda")
-    circuits, steps = (SMOKE_CIRCUITS, SMOKE_STEPS) if args.smoke else (CIRCUITS, STEPS)
-    if not torch.cuda.is_available() and sections != ["host"] and not args.smoke:
-        print(f"bench_gpu: no CUDA device (torch {torch.__version__}, CUDA {torch.version.cuda}); run it on a machine "
-              "with an NVIDIA GPU, or use --compile-only", file=sys.stderr)
-        return 2
+    return p
+
+
+def _cannot_run(sections: list[str], smoke: bool) -> str | None:
+    """The one line that explains why this machine cannot run the sections, or None."""
+    if not torch.cuda.is_available() and sections != ["host"] and not smoke:
+        return (f"bench_gpu: no CUDA device (torch {torch.__version__}, CUDA {torch.version.cuda}); run it on a "
+                "machine with an NVIDIA GPU, or use --compile-only")
     try:
         import triton  # noqa: F401
     except ImportError:
-        print('bench_gpu: triton is not installed (pip install "qtrain[gpu]")', file=sys.stderr)
-        return 2
-    env = environment()
-    lines = ["# qtrain on one GPU (issue 12)", "", " | ".join(f"{k}: {v}" for k, v in env.items()), "",
-             f"Command: `python benchmarks/speed/bench_gpu.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
-             ""]
-    raw: dict[str, Any] = {"env": env}
+        return 'bench_gpu: triton is not installed (pip install "qtrain[gpu]")'
+    return None
+
+
+def run_sections(args: argparse.Namespace, sections: list[str], raw: dict[str, Any]) -> list[str]:
+    """Measure the chosen sections into ``raw``; their markdown lines."""
+    circuits, steps = (SMOKE_CIRCUITS, SMOKE_STEPS) if args.smoke else (CIRCUITS, STEPS)
+    lines: list[str] = []
     if "circuits" in sections:
         res = [(case, circuit_rows(*case[1:5], args.repeats)) for case in circuits]
         raw["circuits"] = [[c[0], rows] for c, rows in res]
@@ -512,6 +507,28 @@ def main(argv: list[str] | None = None) -> int:
                   (f"Wall time {r['wall_s']:.0f} s ({r['wall_s'] / r['epochs']:.1f} s/epoch), test accuracy "
                    f"{100 * r['test_acc']:.2f}% (paper 80.74%), cuda_graph={r['cuda_graph']}, "
                    f"overrides {r['overrides'] or 'none'}."), ""]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    global DEV
+    args = parser().parse_args(argv)
+    if args.compile_only:
+        text = kernels_md(compile_rows())
+        (args.out or RESULTS / "gpu_kernels.md").write_text(text)
+        print(text)
+        return 0
+    sections = args.only or ["circuits", "steps", "host"]
+    why = _cannot_run(sections, args.smoke)
+    if why:
+        print(why, file=sys.stderr)
+        return 2
+    DEV = torch.device("cpu") if args.smoke else torch.device("cuda")
+    env = environment()
+    raw: dict[str, Any] = {"env": env}
+    lines = ["# qtrain on one GPU (issue 12)", "", " | ".join(f"{k}: {v}" for k, v in env.items()), "",
+             f"Command: `python benchmarks/speed/bench_gpu.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+             "", *run_sections(args, sections, raw)]
     default = "gpu_smoke.md" if args.smoke else ("gpu_host.md" if sections == ["host"] else "gpu.md")
     out = args.out or RESULTS / default
     out.write_text("\n".join(lines))

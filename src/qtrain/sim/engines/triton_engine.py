@@ -152,21 +152,21 @@ class TritonEngine:
 
     # -- operands -------------------------------------------------------------------------
     def operands(self, tables: Tables) -> list[Tensor | None]:
-        """``[shared 2x2 (R1s,2,2), per-sample 2x2 (B,R1p,2,2), shared 4x4 (R2s,4,4), per-sample 4x4]``."""
-        per_stage = self.ctx.layers.stage_tensors(tables)
-        parts: list[list[Tensor]] = [[], [], [], []]
-        for slot, t in zip(self.plan.stage_tables, per_stage):
-            if slot is not None and t is not None:
-                parts[slot[0]].append(t if slot[0] != 2 else t[None])
-        out: list[Tensor | None] = []
-        for table, ts in enumerate(parts):
-            if not ts:
-                out.append(None)
-            elif table % 2 == 0:
-                out.append(torch.cat(ts, 0))
-            else:
-                out.append(torch.cat([t if t.dim() == 4 else t[:, None] for t in ts], 1))
-        return out
+        """``[shared 2x2 (R1s,2,2), per-sample 2x2 (B,R1p,2,2), shared 4x4 (R2s,4,4), per-sample 4x4]``.
+
+        The 4x4 tables are ``tables.sh2``/``ps2`` themselves; with shared layers only, the 2x2 table
+        is the one fused stack of :meth:`LayerMatrices.packed` (no per-stage views on the hot path).
+        """
+        r1s, r1p, r2s, r2p = self.plan.rows
+        two = [tables.sh2 if r2s else None, tables.ps2 if r2p else None]
+        layers = self.ctx.layers
+        if not r1p:
+            return [layers.packed(tables) if r1s else None, None, *two]
+        parts: list[list[Tensor]] = [[], []]
+        for slot, t in zip(self.plan.stage_tables, layers.stage_tensors(tables)):
+            if slot is not None and slot[0] < 2 and t is not None:
+                parts[slot[0]].append(t if slot[0] == 0 or t.dim() == 4 else t[:, None])
+        return [torch.cat(parts[0], 0) if parts[0] else None, torch.cat(parts[1], 1), *two]
 
     # -- device tables ----------------------------------------------------------------------
     def _device_tables(self) -> dict[str, Tensor]:

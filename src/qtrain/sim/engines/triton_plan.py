@@ -137,17 +137,18 @@ class _Builder:
                 self.load = self.perm(st, False)
             return
         table = (0 if isinstance(st, LayerStage) else 2) + int(st.per_sample)
-        first = self.rows[table]
-        self.stage_tables.append((table, first))
         if isinstance(st, LayerStage):
+            first = self.rows[table]
             # low bits first: gates of a layer commute, and a tile that holds the lowest bits
             # reads and writes contiguous memory
             for j in sorted(range(len(st.wires)), key=lambda j: -st.wires[j]):
                 self.gate(GATE1, (n - 1 - st.wires[j],), table, first + j)
             self.rows[table] += len(st.wires)
-        else:
+        else:  # the row of the gate's own 4x4 table (Tables.sh2 / ps2): they are the operands as they are
+            first = st.row
             self.gate(GATE2, (n - 1 - st.wires[0], n - 1 - st.wires[1]), table, first)
-            self.rows[table] += 1
+            self.rows[table] = max(self.rows[table], first + 1)
+        self.stage_tables.append((table, first))
 
     def close(self, force: bool = False) -> None:
         """Emit the pending ops (and the pending load permutation) as one pass."""
