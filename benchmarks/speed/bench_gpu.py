@@ -42,6 +42,7 @@ CIRCUITS = [
     ("ry_cnot 13q x 106", "ry_cnot", 13, 106, 0, None),
     ("ry_cnot 19q x 323", "ry_cnot", 19, 323, 0, 10.0),
     ("u3_cu3 6q x 20", "u3_cu3", 6, 20, 0, 0.5),
+    ("u3_cu3 13q x 16 (official QT code)", "u3_cu3", 13, 16, 0, None),
     ("13q, 128 samples: own Ry(x), then 4 ry_cnot blocks", "encoded", 13, 4, 128, None),
     ("13q, 1,024 samples: own Ry(x), then 4 ry_cnot blocks", "encoded", 13, 4, 1024, 2.0),
 ]
@@ -346,7 +347,8 @@ def compile_kernel(which: str, n: int, tile_bits: int, complex_state: bool, arch
         const["GRAD"] = True
     sig = {a: "constexpr" if a in const else ("*i32" if a in _INT_PTR else f"*{fp}") if a in _PTR else "i32"
            for a in names}
-    warps = num_warps or max(1, min(16, (1 << tile_bits) // 512))
+    amplitude_bytes = (8 if fp == "fp64" else 4) * (2 if complex_state else 1)
+    warps = num_warps or max(1, min(16, (1 << tile_bits) * amplitude_bytes // 1024))  # as TritonEngine
     try:
         cc = triton.compile(ASTSource(fn=fn, signature=sig, constexprs=const), target=GPUTarget("cuda", arch, 32),
                             options={"num_warps": warps})

@@ -5,8 +5,8 @@ launch of :func:`~qtrain.sim.engines.triton_kernels.forward_kernel` over a grid 
 programs, and the adjoint walk launches
 :func:`~qtrain.sim.engines.triton_kernels.adjoint_kernel` once per pass in reverse.
 
-Expected launches per call (forward / adjoint): states of at most 2**13 real or 2**12 complex
-amplitudes run the whole circuit in one kernel per direction (QT-16 and QT-121 on 13 qubits:
+Expected launches per call (forward / adjoint): states of at most 2**13 real or 2**11 complex
+(float32) amplitudes run the whole circuit in one kernel per direction (QT-16 and QT-121 on 13 qubits:
 1 / 1, plus the torch ops that build the fused matrices and reduce the cross terms); larger ones
 run about ``ceil(n / 11)`` passes per Ry layer (19 qubits, 323 blocks: 647 / 647). The tile
 limits below are first guesses to be tuned on a GPU (registers vs occupancy).
@@ -42,11 +42,11 @@ __all__ = [
     "triton_available",
 ]
 
-# Whole-state tiles up to this many qubits (real, complex): one launch per direction. Beyond them,
-# tiles of MULTI_TILE_BITS. Placeholders from register budgets (8192 fp32 amplitudes over 16
-# warps = 16 registers per thread and plane), to be calibrated on a GPU.
-SINGLE_TILE_BITS = (13, 12)
-MULTI_TILE_BITS = (11, 10)
+# Whole-state tiles up to this many qubits per state dtype: one launch per direction. Beyond them,
+# tiles of MULTI_TILE_BITS. Chosen so that the sm_90a builds do not spill (ptxas, see
+# benchmarks/results/gpu_kernels.md; complex adjoints need the most registers); to be tuned on a GPU.
+SINGLE_TILE_BITS = {torch.float32: 13, torch.complex64: 11, torch.float64: 12, torch.complex128: 10}
+MULTI_TILE_BITS = {torch.float32: 11, torch.complex64: 10, torch.float64: 10, torch.complex128: 9}
 _KERNELS = "qtrain.sim.engines.triton_kernels"
 _loaded: dict[bool, ModuleType] = {}
 
@@ -78,10 +78,9 @@ def explicit_triton(ctx: EngineContext) -> TritonEngine:
     return TritonEngine(ctx)
 
 
-def default_tile_bits(n: int, is_complex: bool) -> int:
-    """Tile size (log2 amplitudes) for an ``n``-qubit state: the whole state when it fits."""
-    single, multi = SINGLE_TILE_BITS[is_complex], MULTI_TILE_BITS[is_complex]
-    return n if n <= single else multi
+def default_tile_bits(n: int, dtype: torch.dtype) -> int:
+    """Tile size (log2 amplitudes) for an ``n``-qubit state of ``dtype``: the whole state when it fits."""
+    return n if n <= SINGLE_TILE_BITS[dtype] else MULTI_TILE_BITS[dtype]
 
 
 def kernels(device: torch.device) -> ModuleType:
@@ -126,18 +125,18 @@ class TritonEngine:
 
     def __init__(self, ctx: EngineContext, tile_bits: int | None = None) -> None:
         self.ctx = ctx
-        n, cplx = ctx.program.n, ctx.dtype.is_complex
-        self.plan: TritonPlan = plan_program(ctx.program, default_tile_bits(n, cplx) if tile_bits is None
+        n = ctx.program.n
+        self.plan: TritonPlan = plan_program(ctx.program, default_tile_bits(n, ctx.dtype) if tile_bits is None
                                              else tile_bits)
-        self._c = 2 if cplx else 1
+        self._c = 2 if ctx.dtype.is_complex else 1
         self._tables: dict[str, Tensor] | None = None  # device copies of the plan, built on first run
         self._positions: list[Tensor] = []
         kinds = set(self.plan.ops[:, 0].tolist())
         tb = self.plan.tile_bits
         # compile-time flags: kernels without 4x4 or permutation code when the plan has none
-        # (fewer registers); warps: ~16 amplitudes per thread, 1 to 16 warps
+        # (fewer registers); warps: 32 bytes of state per thread (8 fp32 amplitudes), 1 to 16 warps
         self._meta = {"NQ": self.plan.n, "TB": tb, "C": self._c, "GATE2": GATE2 in kinds, "PERM": PERM in kinds,
-                      "num_warps": max(1, min(16, (1 << tb) // 512))}
+                      "num_warps": max(1, min(16, ((1 << tb) * ctx.dtype.itemsize) // 1024))}
 
     @classmethod
     def build(cls, ctx: EngineContext) -> TritonEngine | None:

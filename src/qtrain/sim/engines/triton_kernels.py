@@ -25,17 +25,34 @@ import triton.language as tl
 __all__ = ["adjoint_kernel", "forward_kernel"]
 
 OPW: tl.constexpr = tl.constexpr(8)  # columns of an op row (triton_plan.OP_WIDTH)
+_SUM = tl.standard._sum_combine
 
 
 @triton.jit
-def _ld(ptr, off, C: tl.constexpr):
-    """Real and imaginary part of complex entry ``off`` of a table (imaginary 0 when real)."""
-    re = tl.load(ptr + off * C)
+def _ld4(m, C: tl.constexpr):
+    """The four entries of a 2x2 as real and imaginary scalars (imaginary 0 for real tables)."""
+    r0 = tl.load(m + 0 * C)
+    r1 = tl.load(m + 1 * C)
+    r2 = tl.load(m + 2 * C)
+    r3 = tl.load(m + 3 * C)
+    i0, i1, i2, i3 = r0 * 0, r1 * 0, r2 * 0, r3 * 0
     if C == 2:
-        im = tl.load(ptr + off * C + 1)
-    else:
-        im = re * 0
-    return re, im
+        i0 = tl.load(m + 0 * C + 1)
+        i1 = tl.load(m + 1 * C + 1)
+        i2 = tl.load(m + 2 * C + 1)
+        i3 = tl.load(m + 3 * C + 1)
+    return r0, i0, r1, i1, r2, i2, r3, i3
+
+
+@triton.jit
+def _ld16(m, C: tl.constexpr):
+    """A 4x4 as two (16,) tensors (real, imaginary), row-major, for per-element lookups."""
+    j = tl.arange(0, 16)
+    mr = tl.load(m + j * C)
+    mi = mr * 0
+    if C == 2:
+        mi = tl.load(m + j * C + 1)
+    return mr, mi
 
 
 @triton.jit
@@ -60,10 +77,7 @@ def _cmac(yr, yi, ar, ai, xr, xi, C: tl.constexpr):
 @triton.jit
 def _mix1(xr, xi, pr, pi, bit, m, C: tl.constexpr, ADJ: tl.constexpr):
     """One 2x2 (``U``, or ``U^H`` when ``ADJ``) on a bit: ``own * x + other * partner``."""
-    m00r, m00i = _ld(m, 0, C)
-    m01r, m01i = _ld(m, 1, C)
-    m10r, m10i = _ld(m, 2, C)
-    m11r, m11i = _ld(m, 3, C)
+    m00r, m00i, m01r, m01i, m10r, m10i, m11r, m11i = _ld4(m, C)
     one = bit == 1
     ar = tl.where(one, m11r, m00r)
     ai = tl.where(one, m11i, m00i)
@@ -79,22 +93,14 @@ def _mix1(xr, xi, pr, pi, bit, m, C: tl.constexpr, ADJ: tl.constexpr):
 
 
 @triton.jit
-def _coef2(m, r, c: tl.constexpr, C: tl.constexpr, ADJ: tl.constexpr):
+def _coef2(mr, mi, r, c: tl.constexpr, ADJ: tl.constexpr):
     """Per element, entry ``(r, c)`` of a 4x4 ``U`` (``ADJ``: of ``U^H``, i.e. ``conj(U[c][r])``)."""
     if ADJ:
-        e0r, e0i = _ld(m, c * 4 + 0, C)
-        e1r, e1i = _ld(m, c * 4 + 1, C)
-        e2r, e2i = _ld(m, c * 4 + 2, C)
-        e3r, e3i = _ld(m, c * 4 + 3, C)
-        e0i, e1i, e2i, e3i = -e0i, -e1i, -e2i, -e3i
+        idx = c * 4 + r
+        return tl.gather(mr, idx, 0), -tl.gather(mi, idx, 0)
     else:
-        e0r, e0i = _ld(m, 0 * 4 + c, C)
-        e1r, e1i = _ld(m, 1 * 4 + c, C)
-        e2r, e2i = _ld(m, 2 * 4 + c, C)
-        e3r, e3i = _ld(m, 3 * 4 + c, C)
-    cr = tl.where(r == 0, e0r, tl.where(r == 1, e1r, tl.where(r == 2, e2r, e3r)))
-    ci = tl.where(r == 0, e0i, tl.where(r == 1, e1i, tl.where(r == 2, e2i, e3i)))
-    return cr, ci
+        idx = r * 4 + c
+        return tl.gather(mr, idx, 0), tl.gather(mi, idx, 0)
 
 
 @triton.jit
@@ -114,11 +120,12 @@ def _gate1(xr, xi, i, lb, m, C: tl.constexpr):
 @triton.jit
 def _gate2(xr, xi, i, a, b, m, C: tl.constexpr):
     r = ((i >> a) & 1) * 2 + ((i >> b) & 1)
+    mr, mi = _ld16(m, C)
     yr = xr * 0
     yi = xi * 0
     for c in tl.static_range(4):
         pr, pi = _gather(xr, xi, _group(i, a, b, c), C)
-        cr, ci = _coef2(m, r, c, C, False)
+        cr, ci = _coef2(mr, mi, r, c, False)
         yr, yi = _cmac(yr, yi, cr, ci, pr, pi, C)
     return yr, yi
 
@@ -231,17 +238,13 @@ def forward_kernel(src, dst, ops, op_start, op_end, m1s, m1p, m2s, m2p, r1p, r2p
 
 
 @triton.jit
-def _add(a, b):
-    return a + b
-
-
-@triton.jit
 def _store_cross(cross, dr, di, sel, C: tl.constexpr):
-    # tl.reduce with our own combine rather than tl.sum: the standard library's jit functions are
-    # compiled ones unless Triton's interpreter was on when Triton was imported
-    tl.store(cross, tl.reduce(tl.where(sel, dr, 0.0), 0, _add))
+    # tl.reduce with tl.sum's combine rather than tl.sum itself: the standard library's jit functions
+    # are compiled ones unless Triton's interpreter was on when Triton was imported, while the
+    # interpreter recognises this combine (a numpy sum) and never calls it
+    tl.store(cross, tl.reduce(tl.where(sel, dr, 0.0), 0, _SUM))
     if C == 2:
-        tl.store(cross + 1, tl.reduce(tl.where(sel, di, 0.0), 0, _add))
+        tl.store(cross + 1, tl.reduce(tl.where(sel, di, 0.0), 0, _SUM))
 
 
 @triton.jit
@@ -277,6 +280,7 @@ def _gate1_adjoint(sr, si, gr, gi, i, lb, m, cross, C: tl.constexpr, GRAD: tl.co
 @triton.jit
 def _gate2_adjoint(sr, si, gr, gi, i, a, b, m, cross, C: tl.constexpr, GRAD: tl.constexpr):
     r = ((i >> a) & 1) * 2 + ((i >> b) & 1)
+    mr, mi = _ld16(m, C)
     nsr, nsi, ngr, ngi = sr * 0, si * 0, gr * 0, gi * 0
     for c in tl.static_range(4):
         idx = _group(i, a, b, c)
@@ -286,7 +290,7 @@ def _gate2_adjoint(sr, si, gr, gi, i, a, b, m, cross, C: tl.constexpr, GRAD: tl.
             qr, qi = _g_conj(gr, gi, psr, psi, C)
             for rr in tl.static_range(4):
                 _store_cross(cross + (rr * 4 + c) * C, qr, qi, r == rr, C)
-        cr, ci = _coef2(m, r, c, C, True)
+        cr, ci = _coef2(mr, mi, r, c, True)
         nsr, nsi = _cmac(nsr, nsi, cr, ci, psr, psi, C)
         ngr, ngi = _cmac(ngr, ngi, cr, ci, pgr, pgi, C)
     return nsr, nsi, ngr, ngi
