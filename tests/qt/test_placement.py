@@ -156,3 +156,9 @@ def test_placement_survives_pickling_and_dtype_moves() -> None:
     del back.__dict__["_placement"]  # a QuantumTrain pickled before placement existed
     old = pickle.loads(pickle.dumps(back))
     assert old._placement.option is None
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error of a machine without CUDA")
+def test_a_generator_asked_for_cuda_without_cuda_is_one_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"^device='cuda' is not available: .* use device='cpu'"):
+        QuantumParameterGenerator(50, blocks=1, calibrate=False, device="cuda")
