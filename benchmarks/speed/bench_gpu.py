@@ -5,7 +5,7 @@ forward + backward of ``sum(probs * w)`` in float32 for circuits, Adam steps on 
 training (the classical step of the same target is the baseline). Peers run where they import.
 
     python benchmarks/speed/bench_gpu.py                      # circuits + steps -> benchmarks/results/gpu.md
-    python benchmarks/speed/bench_gpu.py --only circuits      # one section (circuits, steps, host)
+    python benchmarks/speed/bench_gpu.py --only check         # one section (check, circuits, steps, host)
     python benchmarks/speed/bench_gpu.py --only host          # no GPU: the generator on the host CPU by threads
     python benchmarks/speed/bench_gpu.py --protocol DIR       # + 50-epoch Fashion-MNIST QT-121 (IDX files in DIR)
     python benchmarks/speed/bench_gpu.py --compile-only       # no GPU: sm_90a builds of the kernels (registers,
@@ -153,6 +153,54 @@ def graphed(cc: Any, w: torch.Tensor, x: torch.Tensor | None, lwt: torch.Tensor)
         loss.backward()
         return loss
     return run
+
+
+# ----------------------------------------------------------------------------- correctness on the device
+def every_gate(n: int) -> Any:
+    """Every gate kind of the library on ``n >= 4`` qubits (fixed and parameterised, 1q and 2q)."""
+    from qtrain.sim import Circuit
+
+    c = Circuit(n).h(0).x(1).y(2).z(3).s(0).t(1).sx(2).rx(0, 0).ry(1, 1).rz(2, 2).phase(3, 3).u3(0, 4, 5, 6)
+    c.cnot(0, 1).cz(1, 2).swap(2, n - 1).crx(0, 2, 7).cry(3, 1, 8).crz(1, 3, 9).cu3(2, 0, 10, 11, 12)
+    return c.rxx(0, 3, 13).ryy(1, 2, 14).rzz(n - 1, 0, 15).ry(2, 16).cnot(3, 0)
+
+
+CHECKS = [("every gate kind, 4q (one launch)", lambda: every_gate(4), 0),
+          ("every gate kind, 14q (complex tiles of 2^10)", lambda: every_gate(14), 0),
+          ("ry_cnot 13q x 8 (one launch)", lambda: circuit("ry_cnot", 13, 8), 0),
+          ("ry_cnot 16q x 3 (tiles of 2^11)", lambda: circuit("ry_cnot", 16, 3), 0),
+          ("u3_cu3 6q x 4", lambda: circuit("u3_cu3", 6, 4), 0),
+          ("13q, 64 samples: Ry(x) + 2 blocks", lambda: circuit("encoded", 13, 2), 64)]
+
+
+def check_rows() -> list[dict[str, Any]]:
+    """Triton engine on the device (float32) vs qtrain's torch engine on the CPU in float64:
+    max abs error of the probabilities and of the adjoint gradients (target 1e-5)."""
+    rows = []
+    for label, make, batch in CHECKS:
+        c = make()
+        rng = np.random.default_rng(0)
+        w = torch.tensor(rng.uniform(-3, 3, c.n_params))
+        x = torch.tensor(rng.uniform(-2, 2, (batch, c.n_inputs))) if batch else None
+        lw = torch.tensor(rng.uniform(-1, 1, 2**c.n_qubits))
+        out = []
+        for dev, dtype, method in ((DEV, torch.float32, "adjoint"), (torch.device("cpu"), torch.float64, "backprop")):
+            cc = c.compile(device=dev, dtype=dtype, diff_method=method)
+            wd = w.to(dev, dtype).requires_grad_()
+            p = cc.probs(wd, None if x is None else x.to(dev, dtype))
+            (p * lw.to(dev, dtype)).sum().backward()
+            out.append((p.detach().cpu().double(), wd.grad.cpu().double(), cc.engine_for(max(batch, 1)).value))
+        rows.append({"case": label, "engine": out[0][2], "probs_err": float((out[0][0] - out[1][0]).abs().max()),
+                     "grad_err": float((out[0][1] - out[1][1]).abs().max())})
+    return rows
+
+
+def check_md(rows: list[dict[str, Any]]) -> list[str]:
+    out = ["## Correctness on this device: float32 Triton engine vs float64 reference (max abs error)", "",
+           "| circuit | engine | probabilities | adjoint gradients | within 1e-5 |", "|---|---|---:|---:|---|"]
+    out += [f"| {r['case']} | {r['engine']} | {r['probs_err']:.1e} | {r['grad_err']:.1e} | "
+            f"{'yes' if max(r['probs_err'], r['grad_err']) <= 1e-5 else 'NO'} |" for r in rows]
+    return out + [""]
 
 
 # ----------------------------------------------------------------------------- training steps
@@ -462,8 +510,8 @@ def kernels_md(rows: list[dict[str, Any]]) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--only", choices=["circuits", "steps", "host"], action="append",
-                   help="sections to run (default: circuits, steps, host); host alone needs no GPU")
+    p.add_argument("--only", choices=["check", "circuits", "steps", "host"], action="append",
+                   help="sections to run (default: all, check first); host alone needs no GPU")
     p.add_argument("--repeats", type=int, default=7, help="timed rounds per row (median reported)")
     p.add_argument("--host-presets", nargs="+", default=["mnist_qt121", "cifar_qt323"], help="generators of 'host'")
     p.add_argument("--protocol", metavar="DIR", help="also run the 50-epoch Fashion-MNIST QT-121 protocol (IDX dir)")
@@ -492,6 +540,9 @@ def run_sections(args: argparse.Namespace, sections: list[str], raw: dict[str, A
     """Measure the chosen sections into ``raw``; their markdown lines."""
     circuits, steps = (SMOKE_CIRCUITS, SMOKE_STEPS) if args.smoke else (CIRCUITS, STEPS)
     lines: list[str] = []
+    if "check" in sections:
+        raw["check"] = rows = check_rows()
+        lines += check_md(rows)
     if "circuits" in sections:
         res = [(case, circuit_rows(*case[1:5], args.repeats)) for case in circuits]
         raw["circuits"] = [[c[0], rows] for c, rows in res]
@@ -520,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.out or RESULTS / "gpu_kernels.md").write_text(text)
         print(text)
         return 0
-    sections = args.only or ["circuits", "steps", "host"]
+    sections = args.only or ["check", "circuits", "steps", "host"]
     why = _cannot_run(sections, args.smoke)
     if why:
         print(why, file=sys.stderr)

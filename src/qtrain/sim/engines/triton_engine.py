@@ -179,6 +179,7 @@ class TritonEngine:
                 "pcols": plan.perm_cols.to(dev) if plan.perm_cols.numel() else dummy,
                 "pphase": plan.perm_phase.to(dev) if plan.perm_phase.numel() else dummy,
                 "phase": _planes(torch.stack(phases)) if phases else torch.zeros(2, dtype=self._real, device=dev),
+                "no_matrix": torch.zeros(2, dtype=self._real, device=dev),  # stands for absent tables
             }
             positions = plan.positions.to(dev)
             self._positions = [positions[i] for i in range(len(plan.passes))]
@@ -188,14 +189,14 @@ class TritonEngine:
     def _real(self) -> torch.dtype:
         return torch.float64 if self.ctx.dtype in (torch.float64, torch.complex128) else torch.float32
 
-    def _mats(self, operands: Sequence[Tensor | None]) -> list[Tensor]:
-        dummy = torch.zeros(2, dtype=self._real, device=self.ctx.device)
-        return [dummy if t is None or t.numel() == 0 else _planes(t.detach().to(self.ctx.dtype)) for t in operands]
-
     def _common(self, operands: Sequence[Tensor | None]) -> tuple[list[Tensor], dict[str, Tensor], list[int]]:
+        """Matrix operands as real planes, the device tables, and the per-sample table widths."""
+        tab = self._device_tables()
+        mats = [tab["no_matrix"] if t is None or t.numel() == 0 else _planes(t.detach().to(self.ctx.dtype))
+                for t in operands]
         r1p = operands[1].shape[1] if operands[1] is not None else 0
         r2p = operands[3].shape[1] if operands[3] is not None else 0
-        return self._mats(operands), self._device_tables(), [r1p, r2p]
+        return mats, tab, [r1p, r2p]
 
     def _grid(self, batch: int) -> tuple[int]:
         return (batch * self.plan.n_tiles,)
