@@ -225,7 +225,7 @@ def test_engine_is_chosen_per_circuit_and_batch() -> None:
     assert ansatz.ry_cnot(12, 1).compile(engine="gates").engine_for(64) is Engine.GATES
     with pytest.raises(ValueError, match="engine='blocks' runs circuits of shared single-qubit gates"):
         ansatz.u3_cu3(4, 1).compile(engine="blocks")
-    with pytest.raises(ValueError, match=r"engine='fast' is not supported; use one of \['auto', 'gates', 'blocks', 'stages'\]"):
+    with pytest.raises(ValueError, match=r"engine='fast' is not supported; use one of \['auto', 'gates', 'blocks', 'stages', 'triton'\]"):
         ansatz.u3_cu3(4, 1).compile(engine="fast")
 
 

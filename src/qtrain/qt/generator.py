@@ -24,6 +24,7 @@ from qtrain.qt.mapping import MLPMapping, check_mapping, chunk_rows_for, run_chu
 from qtrain.sim import Circuit, CompiledCircuit, DiffMethod
 from qtrain.sim.ansatz import build_ansatz
 from qtrain.sim.cache import CompileCache
+from qtrain.sim.devices import check_device
 
 __all__ = ["QuantumParameterGenerator", "min_qubits"]
 
@@ -147,7 +148,7 @@ class QuantumParameterGenerator(nn.Module):
         self.diff_method = DiffMethod.parse(diff_method)
         self.shots = shots
         self._circuit_desc = _build_circuit(ansatz, self.n_qubits, blocks, ansatz_kwargs)
-        device = torch.device(device) if device is not None else torch.device("cpu")
+        device = check_device(device)  # "cuda" without CUDA: one clear error, before allocating
         self._circuits = CompileCache(self._circuit_desc, self.diff_method)  # 19 qubits compile in seconds
         w = torch.empty(self._circuit_desc.n_params, dtype=dtype, device=device).uniform_(-math.pi, math.pi)
         self.qnn_weights = nn.Parameter(w)  # TorchQuantum's uniform(-pi, pi) initialisation

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from qtrain.sim import measure
+from qtrain.sim.devices import check_device
 from qtrain.sim.engines import EngineContext, build_engines, choose_engine, zero_state
 from qtrain.sim.gradients import adjoint_run, parameter_shift_run
 from qtrain.sim.memory import check_state_fits
@@ -51,13 +52,14 @@ class CompiledCircuit:
         dtype: state dtype. Default: ``float32`` when every gate is real, else ``complex64``.
             A real dtype for a complex circuit is promoted to its complex counterpart.
         diff_method: ``"adjoint"`` (default), ``"backprop"`` or ``"parameter_shift"``.
-        device: where states live (default CPU).
+        device: where states live (default CPU); ``"cuda"`` without CUDA raises one clear error.
         engine: how a run is executed on CPU with the native kernels built: ``"gates"`` (the
             whole circuit as one native gate program, gate by gate), ``"blocks"`` (shared
             single-qubit layers and CNOT/SWAP/X networks as one native block program), ``"stages"``
-            (stage by stage from Python; dense two-qubit stages in torch) or ``"auto"`` (default,
-            chosen per call by :meth:`engine_for`). Results agree to rounding; only speed differs.
-            ``backprop`` always runs stage by stage in torch.
+            (stage by stage from Python; dense two-qubit stages in torch), ``"triton"`` (fused
+            Triton kernels: what ``"auto"`` runs on CUDA; on CPU tensors, Triton's slow interpreter)
+            or ``"auto"`` (default, chosen per call by :meth:`engine_for`). Results agree to
+            rounding; only speed differs. ``backprop`` always runs stage by stage in torch.
     """
 
     def __init__(self, circuit: Circuit, *, dtype: torch.dtype | None = None,
@@ -74,7 +76,7 @@ class CompiledCircuit:
         base = dtype or torch.float32
         self.dtype = base if (circuit.is_real and not base.is_complex) else _COMPLEX_OF[base]
         self.real_dtype = REAL_OF[self.dtype]
-        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.device = check_device(device)
         self.program: Program = compile_program(circuit)
         self._tables = ParamTables(self.program, self.dtype, self.device)
         ctx = EngineContext(self.program, LayerMatrices(self.program, self.dtype, self.device), self.dtype,
@@ -82,7 +84,8 @@ class CompiledCircuit:
         self._engines = build_engines(ctx, self.engine)
 
     def engine_for(self, batch: int) -> Engine:
-        """The engine a run over ``batch`` samples uses (``STAGES`` off CPU or without native kernels)."""
+        """The engine a run over ``batch`` samples uses (``TRITON`` on CUDA with Triton installed,
+        ``STAGES`` on other devices or without native kernels)."""
         return choose_engine(self._engines, self.engine, batch).kind
 
     # -- running --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Example:
     >>> Engine.parse("fast")
     Traceback (most recent call last):
     ...
-    ValueError: engine='fast' is not supported; use one of ['auto', 'gates', 'blocks', 'stages']
+    ValueError: engine='fast' is not supported; use one of ['auto', 'gates', 'blocks', 'stages', 'triton']
 """
 from __future__ import annotations
 
@@ -32,3 +32,4 @@ class Engine(ChoiceEnum):
     GATES = "gates"  # one native gate program: every gate in C, one sample's state at a time
     BLOCKS = "blocks"  # one native block program: fused layers + linear permutations in C
     STAGES = "stages"  # stage by stage from Python (native layer kernels, torch elsewhere)
+    TRITON = "triton"  # fused Triton kernels: CUDA (chosen by "auto"), or CPU through Triton's interpreter

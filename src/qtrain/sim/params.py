@@ -20,8 +20,12 @@ def _as_tensor(value: Any, dtype: torch.dtype, device: torch.device) -> Tensor:
 
 def _check_finite(name: str, t: Tensor, fix: str) -> None:
     # one reduction on the hot path: NaN and +-inf propagate into the sum, so a finite sum means
-    # finite entries; only a non-finite sum (or an overflowing one) pays for the full search
-    if t.numel() == 0 or math.isfinite(float(t.detach().sum())):
+    # finite entries; only a non-finite sum (or an overflowing one) pays for the full search.
+    # Reading it back is a host sync, which a CUDA graph being captured cannot contain: captured
+    # steps are checked when they are first run eagerly (warm-up), not on replay.
+    if t.numel() == 0 or (t.is_cuda and torch.cuda.is_current_stream_capturing()):
+        return
+    if math.isfinite(float(t.detach().sum())):
         return
     bad = (~torch.isfinite(t.detach())).nonzero()
     if len(bad):

@@ -5,6 +5,8 @@
 * :mod:`~qtrain.sim.engines.native_stages` -- stage by stage on the native layer/permutation kernels;
 * :mod:`~qtrain.sim.engines.gate_program` -- the whole circuit as one native gate program;
 * :mod:`~qtrain.sim.engines.block_program` -- shared layers + linear permutations as one native call;
+* :mod:`~qtrain.sim.engines.triton_engine` -- fused Triton kernels for CUDA (planned by
+  :mod:`~qtrain.sim.engines.triton_plan`, kernels in :mod:`~qtrain.sim.engines.triton_kernels`);
 * :mod:`~qtrain.sim.engines.select` -- the one place that builds and chooses them.
 """
 from __future__ import annotations

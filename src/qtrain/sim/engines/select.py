@@ -6,7 +6,7 @@ circuit) and :func:`choose_engine` picks one of them for each call.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from qtrain.sim.engines.base import EngineContext, EngineImpl
 from qtrain.sim.engines.block_program import BlockProgram
@@ -14,24 +14,32 @@ from qtrain.sim.engines.gate_program import GateProgram
 from qtrain.sim.engines.native import runs_native
 from qtrain.sim.engines.native_stages import NativeStages
 from qtrain.sim.engines.torch_stages import TorchStages
+from qtrain.sim.engines.triton_engine import TritonEngine, explicit_triton
 from qtrain.sim.modes import Engine
 
 __all__ = ["ENGINES", "build_engines", "choose_engine"]
 
 # Preference order for engine="auto" (each engine's ``prefers`` decides for a batch); the torch
-# engine is last: it runs everything, everywhere.
-ENGINES: tuple[type[EngineImpl], ...] = (GateProgram, BlockProgram, NativeStages, TorchStages)
+# engine is last: it runs everything, everywhere. The device rule: CUDA states run on the Triton
+# engine when Triton imports, CPU states on the native engines when built, anything else (and
+# backprop, and empty batches) on the torch engine.
+ENGINES: tuple[type[EngineImpl], ...] = (TritonEngine, GateProgram, BlockProgram, NativeStages, TorchStages)
 
 
 def build_engines(ctx: EngineContext, requested: Engine) -> list[EngineImpl]:
     """The engines that may run this program: the requested kind (all kinds for ``auto``) and the
     stage engines, which run every program.
 
+    ``engine="triton"`` also builds on CPU tensors, which then run in Triton's interpreter (tests).
+
     Raises:
-        ValueError: for ``engine="blocks"`` on a circuit the block program cannot run.
+        ValueError: for ``engine="blocks"`` on a circuit the block program cannot run, and for
+            ``engine="triton"`` without Triton or on a device other than CUDA and CPU.
     """
     wanted = [cls for cls in ENGINES if requested is Engine.AUTO or cls.kind in (requested, Engine.STAGES)]
     engines = [e for e in (cls.build(ctx) for cls in wanted) if e is not None]
+    if requested is Engine.TRITON and not any(e.kind is Engine.TRITON for e in engines):
+        engines.insert(0, explicit_triton(ctx))
     if requested is Engine.BLOCKS and runs_native(ctx.device, ctx.program.n) \
             and not any(e.kind is Engine.BLOCKS for e in engines):
         raise ValueError(
