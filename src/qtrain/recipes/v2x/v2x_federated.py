@@ -150,8 +150,9 @@ class FederatedTask:
                     **evaluate_classifier(server_model, self.splits.val, "val")}
 
         n = self.cfg.n_clients
+        sampled = max(1, int(n * self.cfg.fraction_fit))  # gRPC: wait for all clients before sizing a round
         return ByteCountingFedAvg(params, [p.detach().clone() for p in params], evaluate, self.cfg.local_epochs,
-                                  fraction_fit=self.cfg.fraction_fit, min_fit_clients=1, min_available_clients=n)
+                                  fraction_fit=self.cfg.fraction_fit, min_fit_clients=sampled, min_available_clients=n)
 
 
 def grpc_task(config: dict[str, Any]) -> FederatedTask:
