@@ -1,4 +1,4 @@
-"""Federated Quantum-Train on Flower: Dirichlet shards, exact message bytes, dropout/stragglers, 1 client = centralised."""
+"""Federated Quantum-Train on Flower: Dirichlet shards, exact bytes, dropout/stragglers, 1 client = centralised."""
 from __future__ import annotations
 
 import numpy as np

@@ -61,7 +61,8 @@ def test_quantum_attention_counts_and_gradients() -> None:
     torch.manual_seed(2)
     att = QuantumCrossAttention(d_model=8, n_qubits=4, layers=3)
     twin = BilinearCrossAttention(d_model=8, d_k=4)
-    assert sum(p.numel() for p in att.parameters()) == sum(p.numel() for p in twin.parameters()) == 232  # q, k: 2 x 36; v, out: 2 x 72; + 16
+    # q, k projections: 2 x 36; v, out: 2 x 72; + 16 (circuit 12 + readout 4, or the 4 x 4 bilinear matrix)
+    assert sum(p.numel() for p in att.parameters()) == sum(p.numel() for p in twin.parameters()) == 232
     q, k = torch.randn(3, 5, 8), torch.randn(3, 7, 8)
     out, w = att(q, k)
     assert out.shape == (3, 5, 8) and w.shape == (3, 5, 7)

@@ -64,7 +64,8 @@ def test_v2x_transfer_cli_generated_actor_critic(tmp_path: Path, single_thread: 
     assert (q["trainable"], q["qnn"], q["mapping"], q["generated"], q["n_qubits"]) == (341, 96, 245, 2500, 12)
     assert s["models"]["classical"]["params"]["trainable"] == 2500
     assert s["models"]["quantum"]["env_steps"] == 2 * 2 * 2 * 4
-    assert [r["model"] for r in s["table"][2:]] == ["random policy", "always fine_tune", "always pull_rsu", "always share"]
+    fixed = ["random policy", "always fine_tune", "always pull_rsu", "always share"]
+    assert [r["model"] for r in s["table"][2:]] == fixed
 
 
 def test_v2x_federated_cli_bytes_ratio(tmp_path: Path, single_thread: None) -> None:

@@ -11,7 +11,8 @@ import torch
 from qtrain.sim.qinfo import check_density, density_from_rows, logm_h, relative_entropy, von_neumann_entropy
 
 
-def _random_state(gen: torch.Generator, d: int, dtype: torch.dtype = torch.float64, rank: int | None = None) -> torch.Tensor:
+def _random_state(gen: torch.Generator, d: int, dtype: torch.dtype = torch.float64,
+                  rank: int | None = None) -> torch.Tensor:
     a = torch.randn(d, rank or d, generator=gen, dtype=torch.float64)
     if dtype.is_complex:
         a = torch.complex(a, torch.randn(d, rank or d, generator=gen, dtype=torch.float64))

@@ -127,7 +127,8 @@ class QuantumCrossAttention(nn.Module):
                 shape = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
                 raise ValueError(f"{name} has shape {shape}; expected (B, T, {self.d_model})")
         if queries.shape[0] != context.shape[0]:
-            raise ValueError(f"queries has batch {queries.shape[0]} but context has {context.shape[0]}; they must match")
+            raise ValueError(f"queries has batch {queries.shape[0]} but context has {context.shape[0]}; "
+                             "they must match")
         weights = torch.softmax(self.scores(queries, context), dim=-1)
         return self.out_proj(weights @ self.v_proj(context)), weights
 

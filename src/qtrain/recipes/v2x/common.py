@@ -26,7 +26,8 @@ class OptimizerName(ChoiceEnum):
     ADAGRAD = "adagrad"
 
 
-def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float, momentum: float = 0.0) -> torch.optim.Optimizer:
+def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: float,
+                   momentum: float = 0.0) -> torch.optim.Optimizer:
     """``adam`` / ``sgd`` (with ``momentum``) / ``rmsprop`` / ``adagrad`` at learning rate ``lr``."""
     kind = OptimizerName.parse(name)
     if kind is OptimizerName.ADAM:

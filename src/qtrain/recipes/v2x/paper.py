@@ -25,11 +25,12 @@ SPLIT = (0.6, 0.2, 0.2)
 """Digits train / validation / test fractions."""
 
 PAPER_BEST: dict[str, Any] = {"batch_size": 64, "lr": 0.01, "optimizer": "adam", "test_acc": 0.85,
-                              "source": "Sec. VII: 'Adam ... stable accuracy of 0.85'; best config bs 64, lr 0.01, Adam"}
+                              "source": "Sec. VII: 'Adam ... stable accuracy of 0.85'; best: bs 64, lr 0.01, Adam"}
 """The best configuration and its accuracy (Fig. 5(b))."""
 
 PAPER_LR_STUDY: dict[str, Any] = {"lr": 0.01, "test_acc": 0.80,
-                                  "source": "Sec. VII: 'a learning rate of 0.01 results in ... a stable accuracy of 0.8'"}
+                                  "source": "Sec. VII: 'a learning rate of 0.01 results in ... a stable "
+                                            "accuracy of 0.8'"}
 """Fig. 5(a): the learning-rate study's reported value (optimizer not stated)."""
 
 STUDY_GRID: dict[str, tuple[Any, ...]] = {

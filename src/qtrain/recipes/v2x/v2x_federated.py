@@ -3,8 +3,9 @@
 Paper: V2X paper (arXiv 003), Sec. VI: low-overhead federated aggregation of a compressed
 ("quantum tensor decomposition") model. Here the compression is Quantum-Train: every client
 trains a Quantum-Train model whose target is :class:`~qtrain.models.v2x.DigitsCNN` (8,986
-weights, no activation: max-pooling is its non-linearity) and exchanges only the generator (14-qubit Ry+CNOT QNN + mapping MLP); classical FedAvg
-exchanges the whole CNN. Same data, shards, rounds, local epochs and evaluation for both.
+weights, no activation: max-pooling is its non-linearity) and exchanges only the generator
+(14-qubit Ry+CNOT QNN + mapping MLP); classical FedAvg exchanges the whole CNN. Same data,
+shards, rounds, local epochs and evaluation for both.
 
 Protocol: Digits 6:2:2; the 1,078 training images are split over ``n_clients`` clients by a
 per-class Dirichlet(``alpha``) draw (non-IID). Each round every client is sampled
@@ -53,7 +54,8 @@ class FederatedConfig:
 
     seed: int = option(0, "seed of the split, the shards, the initialisation, the batches and the dropout", min=0)
     models: Literal["both", "quantum", "classical"] = option("both", "federated QT, classical FedAvg, or both")
-    transport: Literal["inprocess", "grpc"] = option("inprocess", "Flower server in this process, or processes over gRPC")
+    transport: Literal["inprocess", "grpc"] = option("inprocess", "Flower server in this process, or processes "
+                                                                  "over gRPC on 127.0.0.1")
     n_clients: int = option(5, "clients", min=1)
     alpha: float = option(0.5, "Dirichlet concentration of the non-IID split (large: IID)", gt=0)
     rounds: int = option(30, "federated rounds", min=1)
@@ -217,7 +219,8 @@ def train(cfg: FederatedConfig, ctx: RunContext) -> RecipeOutput:
     table = [{"model": names[tag], "exchanged params": res["params"]["trainable"],
               "bytes/round": round(res["bytes_per_round"]),
               "x classical bytes": round(res["bytes_per_round"] / ref["bytes_per_round"], 4) if ref else None,
-              "final test %": round(100 * res["final_test_acc"], 2), "best test %": round(100 * res["best_test_acc"], 2),
+              "final test %": round(100 * res["final_test_acc"], 2),
+              "best test %": round(100 * res["best_test_acc"], 2),
               "gap to classical": round(100 * (ref["final_test_acc"] - res["final_test_acc"]), 2) if ref else None,
               "failed updates": res["failures"]} for tag, res in results.items()]
     models = {tag: {k: v for k, v in res.items() if k != "model"} for tag, res in results.items()}

@@ -174,8 +174,8 @@ def train_model(cfg: SemanticConfig, ctx: RunContext, tag: str, splits: Any, clf
             loop.step_done(loss.detach(), 0, len(x))
         last = epoch + 1 == cfg.epochs or (cfg.max_steps is not None and loop.global_step >= cfg.max_steps)
         mid = (cfg.snr_min_db + cfg.snr_max_db) / 2
-        metrics = evaluate(model, splits.val, mid, cfg, clf, cfg.seed + 7) if (epoch + 1) % cfg.eval_every == 0 or last \
-            else {}
+        due = (epoch + 1) % cfg.eval_every == 0 or last
+        metrics = evaluate(model, splits.val, mid, cfg, clf, cfg.seed + 7) if due else {}
         loop.end_epoch({f"val_{k}": v for k, v in metrics.items()})
     curve = {str(s): evaluate(model, splits.test, s, cfg, clf, cfg.seed + 1000 + i)
              for i, s in enumerate(cfg.eval_snrs_db)}

@@ -1,0 +1,1 @@
+"""Benchmark scripts of single papers (run as ``python benchmarks/papers/<script>.py``)."""
