@@ -49,3 +49,21 @@ def test_camera_box_bottom_is_the_ground_contact_row() -> None:
         assert int(rows.max()) == int(bottom - 1e-9)
     with pytest.raises(ValueError, match=r"p_two=1.5 must be a finite number in \[0, 1\]"):
         make_scenes(4, p_two=1.5)
+
+
+def test_digits_are_read_without_importing_sklearn_and_equal_its_loader() -> None:
+    # in a subprocess: sklearn brings a second OpenMP runtime that must not enter the test process
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, torch\n"
+            "from qtrain.data.digits import load_digits_tensors\n"
+            "x, y = load_digits_tensors()\n"
+            "assert 'sklearn' not in sys.modules\n"
+            "from sklearn.datasets import load_digits\n"
+            "b = load_digits()\n"
+            "assert np.array_equal(x.numpy()[:, 0], (b.images / 16.0).astype(np.float32))\n"
+            "assert np.array_equal(y.numpy(), b.target)\n"
+            "print('ok', x.shape[0])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok 1797", out.stderr

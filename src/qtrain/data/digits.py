@@ -12,7 +12,9 @@ Example:
 """
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -26,18 +28,34 @@ __all__ = ["DIGITS_SIZE", "load_digits_tensors", "split_sizes", "digits_splits"]
 DIGITS_SIZE = 1797
 
 
+def _digits_csv() -> Path:
+    """``sklearn/datasets/data/digits.csv.gz``, found without importing scikit-learn.
+
+    Importing ``sklearn`` loads its own OpenMP runtime next to torch's; reading the CSV it ships
+    (64 pixel columns, then the label) gives the same arrays as ``sklearn.datasets.load_digits``.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("'sklearn' is needed for the sklearn Digits dataset but is not installed; "
+                          'install it with: pip install "qtrain[data]"')
+    path = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / "digits.csv.gz"
+    if not path.is_file():
+        raise ImportError(f"scikit-learn is installed but {path} is missing; reinstall it: pip install "
+                          '--force-reinstall "qtrain[data]"')
+    return path
+
+
 def load_digits_tensors() -> tuple[torch.Tensor, torch.Tensor]:
     """All 1,797 images ``float32 (1797, 1, 8, 8)`` in ``[0, 1]`` and labels ``int64 (1797,)``.
 
     Raises:
         ImportError: scikit-learn is missing (``pip install "qtrain[data]"``).
     """
-    from qtrain._optional import require
-
-    datasets = require("sklearn.datasets", "data", "the sklearn Digits dataset")
-    bunch = datasets.load_digits()
-    x = torch.from_numpy(np.asarray(bunch.images, dtype=np.float32) / 16.0).unsqueeze(1)
-    return x, torch.from_numpy(np.asarray(bunch.target, dtype=np.int64))
+    table = np.loadtxt(_digits_csv(), delimiter=",", dtype=np.float64)
+    if table.shape != (DIGITS_SIZE, 65):
+        raise ValueError(f"digits.csv.gz holds a {table.shape} table; expected ({DIGITS_SIZE}, 65)")
+    x = torch.from_numpy((table[:, :64] / 16.0).astype(np.float32)).reshape(-1, 1, 8, 8)
+    return x, torch.from_numpy(table[:, 64].astype(np.int64))
 
 
 def split_sizes(n: int, fractions: Sequence[float]) -> list[int]:
