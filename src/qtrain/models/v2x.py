@@ -98,17 +98,20 @@ class DigitsCNN(nn.Module):
 
 
 class ActorCritic(nn.Module):
-    """Policy logits and state value from two MLPs ``obs -> hidden -> hidden -> out`` (tanh).
+    """Policy logits and state value from two MLPs ``obs -> hidden -> hidden -> out`` (``act`` between layers).
 
     Shapes:
         ``forward(obs (B, obs_dim)) -> (logits (B, n_actions), value (B,))``.
     """
 
-    def __init__(self, obs_dim: int, n_actions: int, hidden: int = 32) -> None:
+    def __init__(self, obs_dim: int, n_actions: int, hidden: int = 32, act: str = "tanh") -> None:
         super().__init__()
+        layers = {"tanh": nn.Tanh, "relu": nn.ReLU, "none": nn.Identity}
+        if act not in layers:
+            raise ValueError(f"act={act!r} is not supported; use one of {sorted(layers)}")
 
         def mlp(out: int) -> nn.Sequential:
-            return nn.Sequential(nn.Linear(obs_dim, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
+            return nn.Sequential(nn.Linear(obs_dim, hidden), layers[act](), nn.Linear(hidden, hidden), layers[act](),
                                  nn.Linear(hidden, out))
 
         self.actor, self.critic = mlp(n_actions), mlp(1)
