@@ -102,3 +102,17 @@ def test_v2x_config_cross_checks() -> None:
         recipes.load_config("v2x_qcnn", "smoke", ["encoder=patches", "n_qubits=6"])
     with pytest.raises(ConfigError, match=r"unknown key 'optimiser'"):
         recipes.load_config("v2x_qcnn", "smoke", ["optimiser=adam"])
+
+
+def test_v2x_transfer_vqc_heads_are_circuits_on_the_observation() -> None:
+    from qtrain.recipes.v2x import v2x_transfer
+    from qtrain.recipes.v2x.common import param_count
+
+    cfg = recipes.load_config("v2x_transfer", "vqc_heads")
+    model = v2x_transfer.build_model(cfg, "quantum")
+    counts = param_count(model)
+    assert (counts["trainable"], counts["quantum"]) == (46, 36)  # 2 x 18 circuit weights + 3 + 3 + 4 classical
+    logits, value = model(torch.tensor([[0.5, 0.2, 0.8], [0.1, 0.9, 0.3]]))
+    assert logits.shape == (2, 3) and value.shape == (2,)
+    (logits.sum() + value.sum()).backward()
+    assert float(model.actor_q.weight.grad.abs().sum()) > 0 and float(model.critic_q.weight.grad.abs().sum()) > 0
