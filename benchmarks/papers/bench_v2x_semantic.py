@@ -39,7 +39,7 @@ def report(data: dict) -> str:
              "images (its clean test accuracy in the last column).", ""]
     for preset, runs in data.items():
         seeds = sorted(runs)
-        snrs = list(runs[seeds[0]]["quantum"])
+        snrs = sorted(runs[seeds[0]]["quantum"], key=float)
         clean = fmt([runs[s]["clean_acc"] for s in seeds], 100)
         lines += [f"**{preset}** (seeds {', '.join(seeds)}; clean-image accuracy {clean} %)", "",
                   "| SNR dB | QCNN PSNR dB | classical PSNR dB | QCNN QRE (nats) | classical QRE | QCNN acc % | "
@@ -60,7 +60,7 @@ def plot(data: dict) -> None:
     fig, axes = pyplot.subplots(1, 2, figsize=(10, 3.6))
     for preset, runs in data.items():
         seeds = sorted(runs)
-        snrs = list(runs[seeds[0]]["quantum"])
+        snrs = sorted(runs[seeds[0]]["quantum"], key=float)
         for tag, name in TAGS.items():
             for ax, key, sc in ((axes[0], "psnr_db", 1), (axes[1], "acc", 100)):
                 ys = [mean_std([runs[s][tag][snr][key] * sc for s in seeds]) for snr in snrs]
