@@ -46,7 +46,9 @@ def report(data: dict) -> str:
         v = lambda k, sc=100.0: fmt([data[s][tag][k] for s in seeds], sc)  # noqa: E731
         lines.append(f"| {name} | {data[seeds[0]][tag]['params']:,} | {v('train_acc')} | {v('test_acc')} | "
                      f"{v('s_per_epoch', 1.0)} |")
-    lines += ["", "Command: `qtrain sweep v2x_fusion --presets default_scenes --seeds 0,1,2`; test accuracy per epoch: "
+    lines += ["", "The camera-only row is the same network without the radar branch; it stays at chance (1/6), so "
+              "everything above chance in the fusion rows reaches the classifier through the cross-attention.", "",
+              "Command: `qtrain sweep v2x_fusion --presets default_scenes --seeds 0,1,2`; test accuracy per epoch: "
               "`v2x_fusion.png`.", ""]
     return "\n".join(lines)
 
