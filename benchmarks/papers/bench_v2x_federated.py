@@ -59,7 +59,7 @@ def report(data: dict) -> str:
              "Command: `qtrain sweep v2x_federated --presets noniid_5clients --seeds 0,1,2`. The same federation runs "
              "as real processes (a Flower server and N clients over gRPC on 127.0.0.1) with `--preset grpc_3clients`; "
              "the test suite checks that a gRPC run ends with bit-identical weights to the in-process run. Accuracy "
-             "per round: `v2x_federated.png`.", ""]
+             "per round: `benchmarks/results/v2x_federated.png`.", ""]
     return "\n".join(lines)
 
 

@@ -49,7 +49,7 @@ def report(data: dict) -> str:
     lines += ["", "The camera-only row is the same network without the radar branch; it stays at chance (1/6), so "
               "everything above chance in the fusion rows reaches the classifier through the cross-attention.", "",
               "Command: `qtrain sweep v2x_fusion --presets default_scenes --seeds 0,1,2`; test accuracy per epoch: "
-              "`v2x_fusion.png`.", ""]
+              "`benchmarks/results/v2x_fusion.png`.", ""]
     return "\n".join(lines)
 
 

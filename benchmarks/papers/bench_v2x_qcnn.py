@@ -77,7 +77,7 @@ def report(data: dict) -> str:
     lines += ["", "Commands: `qtrain sweep v2x_qcnn --presets paper_best --seeds 0,1,2`; "
               f"`qtrain sweep v2x_qcnn --presets bs16,bs32,paper_best,bs128,lr0p001,lr0p1,sgd,rmsprop,adagrad "
               f"--seeds 0,1,2 --set epochs={data['study_epochs']}`. Validation accuracy per epoch (mean of seeds): "
-              "`v2x_qcnn.png`.", ""]
+              "`benchmarks/results/v2x_qcnn.png`.", ""]
     return "\n".join(lines)
 
 

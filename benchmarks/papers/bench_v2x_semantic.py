@@ -51,7 +51,7 @@ def report(data: dict) -> str:
                          f"{v('classical', 'acc', 100)} |")
         lines.append("")
     lines += ["Commands: `qtrain sweep v2x_semantic --presets " + ",".join(data) + " --seeds 0,1,2`; curves: "
-              "`v2x_semantic.png`.", ""]
+              "`benchmarks/results/v2x_semantic.png`.", ""]
     return "\n".join(lines)
 
 

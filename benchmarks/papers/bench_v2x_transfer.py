@@ -54,7 +54,7 @@ def report(presets: dict) -> str:
         lines.append(f"| {name} | - | 0 | {fmt([data[s]['fixed'][name] for s in seeds])} | |")
     lines += ["", "Command: `qtrain sweep v2x_transfer --presets " + ",".join(presets) + " --seeds 0,1,2`; "
               "learning curves: "
-              "`v2x_transfer.png`.", ""]
+              "`benchmarks/results/v2x_transfer.png`.", ""]
     return "\n".join(lines)
 
 
