@@ -52,6 +52,11 @@ def report(presets: dict) -> str:
                  f"{fmt([data[s]['classical']['best'] for s in seeds])} |")
     for name in data[seeds[0]]["fixed"]:
         lines.append(f"| {name} | - | 0 | {fmt([data[s]['fixed'][name] for s in seeds])} | |")
+    best_fixed = max(mean_std([data[s]["fixed"][n] for s in seeds])[0] for n in data[seeds[0]]["fixed"])
+    for preset, d in presets.items():
+        above = sum(d[s]["quantum"]["final"] > best_fixed + 1e-9 for s in sorted(d))
+        lines += ["", f"{d[sorted(d)[0]]['quantum_name']}: final return above the best fixed policy "
+                  f"({best_fixed:.2f}) in {above} of {len(d)} seeds."]
     lines += ["", "Command: `qtrain sweep v2x_transfer --presets " + ",".join(presets) + " --seeds 0,1,2`; "
               "learning curves: "
               "`benchmarks/results/v2x_transfer.png`.", ""]
