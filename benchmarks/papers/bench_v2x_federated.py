@@ -1,6 +1,7 @@
 """V2X paper, Sec. VI: federated Quantum-Train on Flower vs classical FedAvg of the same CNN.
 
-Sweeps ``v2x_federated --preset noniid_5clients`` over seeds 0-2 and writes
+Sweeps ``v2x_federated`` presets ``noniid_5clients`` (in-process, dropout and a straggler) and
+``grpc_3clients`` (real processes over gRPC) over seeds 0-2 and writes
 ``benchmarks/results/v2x_federated.{json,md,png}``: bytes per round (measured from Flower's
 messages), their ratio, test accuracy per round and after the last round, and the accuracy gap.
 
@@ -18,16 +19,30 @@ from bench_v2x_common import fmt, load_json, mean_std, parser, plt, RESULTS, sav
 def _collect(sums: list[dict]) -> dict:
     out: dict = {}
     for s in sums:
-        out[str(s["seed"])] = {t: {"bytes_per_round": m["bytes_per_round"], "final": m["final_test_acc"],
-                                   "best": m["best_test_acc"], "failures": m["failures"],
-                                   "params": m["params"]["trainable"],
-                                   "curve": [r.get("test_acc") for r in m["rounds"]],
-                                   "bytes": [r["bytes_down"] + r.get("bytes_up", 0) for r in m["rounds"]]}
-                               for t, m in s["models"].items()}
+        out.setdefault(s["preset"], {})[str(s["seed"])] = {
+            t: {"bytes_per_round": m["bytes_per_round"], "final": m["final_test_acc"], "best": m["best_test_acc"],
+                "failures": m["failures"], "params": m["params"]["trainable"],
+                "curve": [r.get("test_acc") for r in m["rounds"]],
+                "bytes": [r["bytes_down"] + r.get("bytes_up", 0) for r in m["rounds"]]}
+            for t, m in s["models"].items()}
     return out
 
 
-def report(data: dict) -> str:
+def _grpc_lines(data: dict) -> list[str]:
+    seeds = sorted(data)
+    rounds = len(data[seeds[0]]["quantum"]["curve"])
+    lines = ["", f"Over gRPC (`--preset grpc_3clients`: a Flower server process and 3 client processes on 127.0.0.1, "
+             f"Dirichlet(0.5), {rounds} rounds x 2 local epochs, no dropout or stragglers; "
+             f"seeds {', '.join(seeds)}):", "",
+             "| model | bytes / round | final test % |", "|---|---:|---:|"]
+    for tag, name in (("quantum", "federated Quantum-Train"), ("classical", "classical FedAvg")):
+        lines.append(f"| {name} | {fmt([data[s][tag]['bytes_per_round'] for s in seeds], 1, 0)} | "
+                     f"{fmt([data[s][tag]['final'] for s in seeds], 100)} |")
+    return lines
+
+
+def report(presets: dict) -> str:
+    data = presets["noniid_5clients"]
     seeds = sorted(data)
     q, c = (lambda k: [data[s]["quantum"][k] for s in seeds]), (lambda k: [data[s]["classical"][k] for s in seeds])
     ratio = [a / b for a, b in zip(q("bytes_per_round"), c("bytes_per_round"))]
@@ -59,11 +74,14 @@ def report(data: dict) -> str:
              "Command: `qtrain sweep v2x_federated --presets noniid_5clients --seeds 0,1,2`. The same federation runs "
              "as real processes (a Flower server and N clients over gRPC on 127.0.0.1) with `--preset grpc_3clients`; "
              "the test suite checks that a gRPC run ends with bit-identical weights to the in-process run. Accuracy "
-             "per round: `benchmarks/results/v2x_federated.png`.", ""]
-    return "\n".join(lines)
+             "per round: `benchmarks/results/v2x_federated.png`."]
+    if "grpc_3clients" in presets:
+        lines += _grpc_lines(presets["grpc_3clients"])
+    return "\n".join(lines + [""])
 
 
-def plot(data: dict) -> None:
+def plot(presets: dict) -> None:
+    data = presets["noniid_5clients"]
     pyplot = plt()
     fig, axes = pyplot.subplots(1, 2, figsize=(10, 3.5))
     seeds = sorted(data)
@@ -83,9 +101,11 @@ def plot(data: dict) -> None:
 
 
 def main() -> None:
-    a = parser(__doc__).parse_args()
+    p = parser(__doc__)
+    p.add_argument("--presets", nargs="+", default=["noniid_5clients", "grpc_3clients"])
+    a = p.parse_args()
     if not a.from_json:
-        save_json("federated", _collect(summaries("v2x_federated", ["noniid_5clients"], a)))
+        save_json("federated", _collect(summaries("v2x_federated", a.presets, a)))
     data = load_json("federated")
     plot(data)
     write_section("federated", report(data))

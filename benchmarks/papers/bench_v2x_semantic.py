@@ -41,7 +41,8 @@ def report(data: dict) -> str:
         seeds = sorted(runs)
         snrs = sorted(runs[seeds[0]]["quantum"], key=float)
         clean = fmt([runs[s]["clean_acc"] for s in seeds], 100)
-        lines += [f"**{preset}** (seeds {', '.join(seeds)}; clean-image accuracy {clean} %)", "",
+        note = "; ablation: loss = MSE only, the QRE is measured but not trained" if preset.endswith("mse_only") else ""
+        lines += [f"**{preset}** (seeds {', '.join(seeds)}; clean-image accuracy {clean} %{note})", "",
                   "| SNR dB | QCNN PSNR dB | classical PSNR dB | QCNN QRE (nats) | classical QRE | QCNN acc % | "
                   "classical acc % |", "|---:|---:|---:|---:|---:|---:|---:|"]
         for snr in snrs:
