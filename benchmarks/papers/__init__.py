@@ -1,1 +1,4 @@
-"""One short script per paper table: `qtrain run`/`sweep`, the recipe's report (`qtrain report`), README refill."""
+"""One short script per paper table: `qtrain run`/`sweep`, the recipe's report (`qtrain report`), README refill.
+
+Run them from the repository root: ``python benchmarks/papers/<script>.py``.
+"""

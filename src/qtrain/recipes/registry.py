@@ -24,6 +24,11 @@ RECIPE_MODULES: dict[str, str] = {
     "qt_image": "qtrain.recipes.quantum_train.qt_image",
     "qet_amc": "qtrain.recipes.qet.qet_amc",
     "pilot_assignment": "qtrain.recipes.hqcnn_pilot.pilot_assignment",
+    "v2x_qcnn": "qtrain.recipes.v2x.v2x_qcnn",
+    "v2x_semantic": "qtrain.recipes.v2x.v2x_semantic",
+    "v2x_fusion": "qtrain.recipes.v2x.v2x_fusion",
+    "v2x_transfer": "qtrain.recipes.v2x.v2x_transfer",
+    "v2x_federated": "qtrain.recipes.v2x.v2x_federated",
 }
 """Recipe name -> module defining ``RECIPE``; modules are imported only when the recipe is used."""
 
