@@ -17,7 +17,6 @@ Example:
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -65,10 +64,11 @@ def run_grpc(task: str, config: dict[str, Any], n_clients: int, workdir: str | P
     cfg_path, out = work / "config.json", work / "server_result.json"
     cfg_path.write_text(json.dumps(config))
     address = f"127.0.0.1:{_free_port()}"
-    common = ["--task", task, "--config", str(cfg_path), "--address", address]
-    procs = {"server": _spawn(["server", *common, "--out", str(out)], work / "server.log")}
+    common = {"task": task, "config": str(cfg_path), "address": address}
+    procs = {"server": _spawn([json.dumps({"role": "server", **common, "out": str(out)})], work / "server.log")}
     for cid in range(n_clients):
-        procs[f"client{cid}"] = _spawn(["client", *common, "--cid", str(cid)], work / f"client{cid}.log")
+        spec = json.dumps({"role": "client", **common, "cid": cid})
+        procs[f"client{cid}"] = _spawn([spec], work / f"client{cid}.log")
     deadline = time.monotonic() + timeout_s
     try:
         for name, proc in procs.items():
@@ -104,20 +104,21 @@ def _client(task: Any, address: str, cid: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m qtrain.federated.worker {server|client} --task T --config C --address A [--cid I] [--out O]``."""
-    p = argparse.ArgumentParser(prog="qtrain.federated.worker")
-    p.add_argument("role", choices=["server", "client"])
-    p.add_argument("--task", required=True)
-    p.add_argument("--config", required=True)
-    p.add_argument("--address", required=True)
-    p.add_argument("--cid", type=int, default=0)
-    p.add_argument("--out", default="server_result.json")
-    a = p.parse_args(argv)
-    task = load_task(a.task, json.loads(Path(a.config).read_text()))
-    if a.role == "server":
-        _serve(task, a.address, Path(a.out))
+    """``python -m qtrain.federated.worker SPEC``: one process of :func:`run_grpc`.
+
+    ``SPEC`` is the JSON object :func:`run_grpc` writes (``role`` "server" or "client", ``task``,
+    ``config`` path, ``address``, and ``out`` or ``cid``): a private protocol between processes of
+    one run, not a user interface, so it is not parsed as command-line options.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        raise ValueError(f"qtrain.federated.worker takes one JSON argument (from run_grpc), got {len(args)}")
+    spec = json.loads(args[0])
+    task = load_task(spec["task"], json.loads(Path(spec["config"]).read_text()))
+    if spec["role"] == "server":
+        _serve(task, spec["address"], Path(spec["out"]))
     else:
-        _client(task, a.address, a.cid)
+        _client(task, spec["address"], int(spec["cid"]))
     return 0
 
 
