@@ -11,15 +11,19 @@ from qtrain.train.checkpoint import (atomic_write, atomic_write_json, atomic_wri
                                      save_model_safetensors)
 from qtrain.train.context import RunContext, StepHook
 from qtrain.train.early_stopping import EarlyStopping
+from qtrain.train.ema import EMA
+from qtrain.train.guards import NonFiniteLossError
 from qtrain.train.loop import TrainLoop
 from qtrain.train.plots import plot_curves
 from qtrain.train.progress import ProgressBar
 from qtrain.train.rundir import RunDir, peak_memory
+from qtrain.train.schedules import WarmupCosine, warmup_cosine
 from qtrain.train.seed import capture_rng_state, preserved_torch_settings, restore_rng_state, seed_everything
 
 __all__ = [
     "ShuffledBatches", "atomic_write", "atomic_write_json", "atomic_write_text", "load_checkpoint", "save_checkpoint",
     "save_model_safetensors",
-    "RunContext", "StepHook", "EarlyStopping", "TrainLoop", "plot_curves", "ProgressBar", "RunDir", "peak_memory",
+    "RunContext", "StepHook", "EarlyStopping", "EMA", "NonFiniteLossError", "TrainLoop", "plot_curves", "ProgressBar",
+    "RunDir", "peak_memory", "WarmupCosine", "warmup_cosine",
     "capture_rng_state", "preserved_torch_settings", "restore_rng_state", "seed_everything",
 ]
