@@ -79,8 +79,9 @@ def _pin_protocol(run_dir: Path) -> None:
         cfg_path.write_text(cfg_path.read_text() + "protocol: paper\n")
 
 
-def _order(name: str, only: str | None) -> list[tuple[int, Row]]:
-    seeds, plan_rows, order = PLANS[name]
+def _order(name: str, only: str | None, seeds: list[int] | None) -> list[tuple[int, Row]]:
+    all_seeds, plan_rows, order = PLANS[name]
+    seeds = all_seeds if seeds is None else seeds
     plan_rows = [r for r in plan_rows if only is None or r[0] == only or r[2] == only]
     if not plan_rows:
         raise SystemExit(f"plan {name!r} has no row {only!r}; rows: {[r[2] or r[0] for r in PLANS[name][1]]}")
@@ -89,12 +90,12 @@ def _order(name: str, only: str | None) -> list[tuple[int, Row]]:
     return [(seed, row) for seed in seeds for row in plan_rows]
 
 
-def run_plan(name: str, only: str | None = None) -> None:
-    """Run (or resume, or skip) every run of plan ``name`` (only the row ``only``: a preset or a label)."""
+def run_plan(name: str, only: str | None = None, seeds: list[int] | None = None) -> None:
+    """Run (or resume, or skip) every run of plan ``name`` (only the row ``only``: a preset or a label; ``seeds``)."""
     from qtrain.recipes.runner import run
 
     plan_dir = RUNS / name
-    for seed, (preset, overrides, label) in _order(name, only):
+    for seed, (preset, overrides, label) in _order(name, only, seeds):
         out = plan_dir / label if label else plan_dir
         found = _find(out, preset, seed)
         if found is not None and (found / "summary.json").is_file():
@@ -114,7 +115,7 @@ def run_plan(name: str, only: str | None = None) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("plans", nargs="*", help=f"plans to run, in order (PLAN or PLAN:ROW): {', '.join(PLANS)}")
+    p.add_argument("plans", nargs="*", help=f"plans to run, in order (PLAN[:ROW][@SEED,SEED]): {', '.join(PLANS)}")
     p.add_argument("--list", action="store_true", help="list the plans and their runs")
     args = p.parse_args()
     if args.list or not args.plans:
@@ -122,12 +123,15 @@ def main() -> None:
             print(f"{name}: seeds {seeds}, {order}-major; "
                   + "; ".join(f"{lab or pr} {' '.join(ov)}".strip() for pr, ov, lab in plan_rows))
         return
-    todo = [(spec.partition(":")[0], spec.partition(":")[2] or None) for spec in args.plans]
-    unknown = [n for n, _ in todo if n not in PLANS]
-    if unknown:
-        raise SystemExit(f"unknown plan(s) {unknown}; choose from {list(PLANS)}")
-    for name, only in todo:
-        run_plan(name, only)
+    todo = []
+    for spec in args.plans:
+        head, _, seeds = spec.partition("@")
+        name, _, only = head.partition(":")
+        if name not in PLANS:
+            raise SystemExit(f"unknown plan {name!r} in {spec!r}; choose from {list(PLANS)}")
+        todo.append((name, only or None, [int(s) for s in seeds.split(",")] if seeds else None))
+    for name, only, seeds in todo:
+        run_plan(name, only, seeds)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from qtrain.train.checkpoint import (atomic_write, atomic_write_json, atomic_wri
 from qtrain.train.context import RunContext, StepHook
 from qtrain.train.early_stopping import EarlyStopping
 from qtrain.train.ema import EMA
+from qtrain.train.evaluate import evaluate
 from qtrain.train.guards import NonFiniteLossError
 from qtrain.train.loop import TrainLoop
 from qtrain.train.plots import plot_curves
@@ -24,6 +25,6 @@ __all__ = [
     "ShuffledBatches", "atomic_write", "atomic_write_json", "atomic_write_text", "load_checkpoint", "save_checkpoint",
     "save_model_safetensors",
     "RunContext", "StepHook", "EarlyStopping", "EMA", "NonFiniteLossError", "TrainLoop", "plot_curves", "ProgressBar",
-    "RunDir", "peak_memory", "WarmupCosine", "warmup_cosine",
+    "RunDir", "peak_memory", "WarmupCosine", "warmup_cosine", "evaluate",
     "capture_rng_state", "preserved_torch_settings", "restore_rng_state", "seed_everything",
 ]

@@ -19,7 +19,7 @@ How to train is the ``protocol`` (:mod:`qtrain.recipes.quantum_train.qt_protocol
 paper's text; ``fast`` adds a validation split, a warmup + cosine schedule, gradient clipping, an EMA
 of the weights and the best-validation epoch. Options left unset take the protocol's values.
 
-Order: config -> builders -> evaluate -> train one model (the loop) -> setup/save -> export.
+Order: config -> builders -> data -> train one model (the loop) -> setup/save -> export.
 """
 from __future__ import annotations
 
@@ -43,10 +43,10 @@ from qtrain.data.fashion import (FASHION_MEAN, FASHION_STD, find_fashion_mnist, 
 from qtrain.hybrid import QCML, use_shots
 from qtrain.models import CifarCNN, MnistCNN
 from qtrain.qt import MLPMapping, QuantumTrain, count_parameters, param_groups
-from qtrain.recipes.quantum_train.qt_protocols import resolve_protocol
+from qtrain.recipes.quantum_train.qt_protocols import protocol_problems, resolve_protocol
 from qtrain.recipes.registry import Recipe, RecipeOutput
-from qtrain.train import (EMA, RunContext, RunDir, ShuffledBatches, TrainLoop, load_checkpoint, save_model_safetensors,
-                          seed_everything, warmup_cosine)
+from qtrain.train import (EMA, RunContext, RunDir, ShuffledBatches, TrainLoop, evaluate, load_checkpoint,
+                          save_model_safetensors, seed_everything, warmup_cosine)
 
 __all__ = ["QTImageConfig", "RECIPE", "build_target", "build_qt", "build_model", "load_data", "evaluate", "train"]
 
@@ -54,10 +54,6 @@ __all__ = ["QTImageConfig", "RECIPE", "build_target", "build_qt", "build_model",
 # ----------------------------------------------------------------------------- config
 Activation = Literal["none", "tanh", "relu", "gelu", "silu", "sigmoid", "elu", "leaky_relu"]
 Dataset = Literal["mnist5k", "idx", "fashion", "mnist", "cifar10", "cifar10_synthetic", "digits"]
-#: dataset -> (most training + validation images, most test images); None: generated, no limit.
-DATASET_SIZES: dict[str, tuple[int, int] | None] = {
-    "mnist5k": (5000, 5000), "idx": None, "fashion": (60000, 10000), "mnist": (60000, 10000),
-    "cifar10": (50000, 10000), "cifar10_synthetic": None, "digits": (1797, 1797)}
 MODEL_SETS = {"both": ["classical", "qt"], "all": ["classical", "qt", "qcml"], "classical": ["classical"],
               "qt": ["qt"], "qcml": ["qcml"]}
 
@@ -172,21 +168,9 @@ class QTImageConfig:
         out = []
         if self.patience and not self.n_val:
             out.append(f"patience={self.patience} needs a validation split; set n_val > 0 (e.g. n_val=500)")
-        if self.select == "best_val" and not self.n_val and not self.patience:
-            out.append("select='best_val' needs a validation split; set n_val > 0 (e.g. n_val=500) or select=last")
-        if self.ema_decay is not None and self.ema_decay >= 1:
-            out.append(f"ema_decay={self.ema_decay} must be < 1 (e.g. 0.998: an average over ~500 steps; 0: off)")
         if self.dataset == "idx" and not self.data_dir:
             out.append("dataset='idx' needs data_dir=<folder with train-images-idx3-ubyte[.gz] ...>")
-        sizes = DATASET_SIZES[self.dataset]
-        if self.dataset in ("mnist5k", "digits") and sizes and self.n_train + self.n_val + self.n_test > sizes[0]:
-            name = {"mnist5k": "MNIST-5k", "digits": "sklearn digits"}[self.dataset]
-            out.append(f"n_train + n_val + n_test = {self.n_train + self.n_val + self.n_test} > {sizes[0]} images "
-                       f"in {name}; lower them")
-        elif sizes and (self.n_train + self.n_val > sizes[0] or self.n_test > sizes[1]):
-            out.append(f"dataset={self.dataset!r} has {sizes[0]} training and {sizes[1]} test images; got "
-                       f"n_train + n_val = {self.n_train + self.n_val}, n_test = {self.n_test}; lower them")
-        return out
+        return out + protocol_problems(self)  # best_val without validation, ema_decay >= 1, split sizes
 
 
 # ----------------------------------------------------------------------------- builders
@@ -263,25 +247,6 @@ def load_data(cfg: QTImageConfig) -> ImageSplits:
 def _prefix(ds: TensorDataset, n: int) -> TensorDataset:
     """The first ``n`` samples (a prefix of a stratified split is stratified)."""
     return TensorDataset(*(t[:n] for t in ds.tensors))
-
-
-# ----------------------------------------------------------------------------- evaluate
-@torch.no_grad()
-def evaluate(model: nn.Module, data: Any, batch_size: int, prefix: str) -> dict[str, float]:
-    """Mean cross-entropy and accuracy on a ``TensorDataset`` (``{}`` if it is empty).
-
-    In ``eval()`` mode under ``no_grad`` a ``QuantumTrain`` generates its weights once and reuses them.
-    """
-    if len(data) == 0:
-        return {}
-    loss, correct = 0.0, 0
-    model.eval()
-    for x, y in ShuffledBatches(data, batch_size, shuffle=False).epoch():
-        logits = model(x)
-        loss += float(F.cross_entropy(logits, y, reduction="sum"))
-        correct += int((logits.argmax(1) == y).sum())
-    model.train()
-    return {f"{prefix}_loss": loss / len(data), f"{prefix}_acc": correct / len(data)}
 
 
 # ----------------------------------------------------------------------------- train one model

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PROTOCOLS", "PROTOCOL_EPOCHS", "SPLIT_POOLS", "protocol_values", "resolve_protocol"]
+__all__ = ["PROTOCOLS", "PROTOCOL_EPOCHS", "SPLIT_POOLS", "DATASET_SIZES", "protocol_values", "resolve_protocol",
+           "protocol_problems"]
 
 #: Protocol -> option -> value, for every option the protocol decides.
 PROTOCOLS: dict[str, dict[str, Any]] = {
@@ -43,6 +44,10 @@ SPLIT_POOLS: dict[str, tuple[int, int]] = {
     "mnist5k": (4000, 1000), "fashion": (60000, 10000), "mnist": (60000, 10000), "cifar10": (50000, 10000),
 }
 DEFAULT_POOL = (4000, 1000)  # idx folders, generated CIFAR-10, sklearn digits: the recipe's historic default
+#: dataset -> (most training + validation images, most test images); None: generated, no limit.
+DATASET_SIZES: dict[str, tuple[int, int] | None] = {
+    "mnist5k": (5000, 5000), "idx": None, "fashion": (60000, 10000), "mnist": (60000, 10000),
+    "cifar10": (50000, 10000), "cifar10_synthetic": None, "digits": (1797, 1797)}
 
 
 def protocol_values(protocol: str, dataset: str) -> dict[str, Any]:
@@ -77,3 +82,21 @@ def resolve_protocol(cfg: Any) -> None:
     if cfg.select is None:  # the best validation epoch needs a validation split; early stopping implies it
         wants_best = cfg.patience > 0 or values["select"] == "best_val"
         cfg.select = "best_val" if wants_best and cfg.n_val > 0 else "last"
+
+
+def protocol_problems(cfg: Any) -> list[str]:
+    """Checks of the resolved options: a best-validation choice needs validation images, the EMA decay, split sizes."""
+    out = []
+    if cfg.select == "best_val" and not cfg.n_val and not cfg.patience:
+        out.append("select='best_val' needs a validation split; set n_val > 0 (e.g. n_val=500) or select=last")
+    if cfg.ema_decay is not None and cfg.ema_decay >= 1:
+        out.append(f"ema_decay={cfg.ema_decay} must be < 1 (e.g. 0.998: an average over ~500 steps; 0: off)")
+    sizes = DATASET_SIZES[cfg.dataset]
+    if cfg.dataset in ("mnist5k", "digits") and sizes and cfg.n_train + cfg.n_val + cfg.n_test > sizes[0]:
+        name = {"mnist5k": "MNIST-5k", "digits": "sklearn digits"}[cfg.dataset]
+        out.append(f"n_train + n_val + n_test = {cfg.n_train + cfg.n_val + cfg.n_test} > {sizes[0]} images "
+                   f"in {name}; lower them")
+    elif sizes and (cfg.n_train + cfg.n_val > sizes[0] or cfg.n_test > sizes[1]):
+        out.append(f"dataset={cfg.dataset!r} has {sizes[0]} training and {sizes[1]} test images; got "
+                   f"n_train + n_val = {cfg.n_train + cfg.n_val}, n_test = {cfg.n_test}; lower them")
+    return out
