@@ -51,7 +51,7 @@ VARIANTS = {
 }
 #: Fast-protocol choices tried on QT-121 (seed 10, not a reported seed), judged by validation accuracy only.
 TUNE = {"base": "mapping_lr_factor=0.3", "map1": "mapping_lr_factor=1", "noema": "mapping_lr_factor=0.3 ema_decay=0",
-        "const": "scheduler=none ema_decay=0 grad_clip=0 mapping_lr_factor=1 select=last"}
+        "const": "scheduler=constant ema_decay=0 grad_clip=0 mapping_lr_factor=1 select=last"}
 
 #: plan -> (seeds, rows, order): "seed" runs every row of seed 0 first, "row" every seed of the first row first.
 PLANS: dict[str, tuple[list[int], list[Row], str]] = {

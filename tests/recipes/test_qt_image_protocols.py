@@ -26,7 +26,7 @@ def _values(cfg: object) -> tuple:
 
 def test_paper_protocol_is_the_papers_text_and_fast_is_the_default() -> None:
     paper = recipes.load_config("qt_image", "fashion_qt121", ["protocol=paper"])
-    assert _values(paper) == (50, 128, 1e-4, "01", "raw", False, "none", 0.0, 0.0, 1.0, 0.0, 0.0, "last",
+    assert _values(paper) == (50, 128, 1e-4, "01", "raw", False, "constant", 0.0, 0.0, 1.0, 0.0, 0.0, "last",
                               60000, 0, 10000)
     fast = recipes.load_config("qt_image", "fashion_qt121")
     assert fast.protocol == "fast"
@@ -41,6 +41,9 @@ def test_paper_protocol_is_the_papers_text_and_fast_is_the_default() -> None:
 def test_explicit_options_win_over_the_protocol() -> None:
     cfg = recipes.load_config("qt_image", "fashion_qt121", ["lr=3e-3", "n_train=18000", "ema_decay=0"])
     assert (cfg.lr, cfg.ema_decay, cfg.n_train, cfg.n_val, cfg.scheduler) == (3e-3, 0.0, 18000, 2000, "cosine")
+    constant = recipes.load_config("qt_image", "fashion_qt121", ["scheduler=constant"])
+    assert (constant.scheduler, recipes.load_config("qt_image", "fashion_qt121", ["scheduler=none"]).scheduler) == (
+        "constant", "cosine")  # YAML's none/null is "unset": the protocol's schedule
     full = recipes.load_config("qt_image", "mnist_qt16", ["n_train=4000"])  # nothing left for validation
     assert (full.n_val, full.select) == (0, "last")
     official = recipes.load_config("qt_image", "fashion_official_l16")  # the notebook's settings, pinned

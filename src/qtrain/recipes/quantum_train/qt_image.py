@@ -96,9 +96,9 @@ class QTImageConfig:
     qcml_lr: float | None = option(None, "Adam learning rate of QCML (default: classical_lr)", gt=0)
     weight_decay: float = option(0.0, "Adam weight decay", min=0)
     adam_eps: float = option(1e-8, "Adam epsilon", gt=0)
-    scheduler: Literal["none", "plateau", "cosine"] | None = option(
-        None, "LR schedule: plateau on the mean train loss (per epoch), or warmup + cosine per step (protocol: "
-              "paper none, fast cosine)")
+    scheduler: Literal["constant", "plateau", "cosine"] | None = option(
+        None, "LR schedule: constant, plateau on the mean train loss (per epoch), or warmup + cosine per step "
+              "(protocol: paper constant, fast cosine; 'none' means the protocol's)")
     warmup_epochs: float | None = option(None, "cosine: linear warmup over this many epochs (protocol: fast 0.5)",
                                          min=0)
     min_lr_ratio: float | None = option(None, "cosine: final lr / initial lr (protocol: fast 0.01)", min=0, max=1)
@@ -215,7 +215,7 @@ def build_optimizer(cfg: QTImageConfig, model: nn.Module, tag: str) -> torch.opt
 
 
 def build_scheduler(cfg: QTImageConfig, opt: torch.optim.Optimizer, total_steps: int, steps_per_epoch: int) -> Any:
-    """``None``, ReduceLROnPlateau on the mean train loss (official code, per epoch), or warmup + cosine (per step)."""
+    """``None`` (constant), ReduceLROnPlateau on the mean train loss (official code, per epoch), or warmup + cosine."""
     if cfg.scheduler == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, "min", patience=cfg.plateau_patience,
                                                           factor=cfg.plateau_factor)

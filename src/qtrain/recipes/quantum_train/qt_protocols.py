@@ -23,7 +23,7 @@ __all__ = ["PROTOCOLS", "PROTOCOL_EPOCHS", "SPLIT_POOLS", "DATASET_SIZES", "prot
 #: Protocol -> option -> value, for every option the protocol decides.
 PROTOCOLS: dict[str, dict[str, Any]] = {
     "paper": {"epochs": 50, "batch_size": 128, "lr": 1e-4, "bits": "01", "transform": "raw", "calibrate": False,
-              "scheduler": "none", "warmup_epochs": 0.0, "min_lr_ratio": 0.0, "mapping_lr_factor": 1.0,
+              "scheduler": "constant", "warmup_epochs": 0.0, "min_lr_ratio": 0.0, "mapping_lr_factor": 1.0,
               "grad_clip": 0.0, "ema_decay": 0.0, "val_fraction": 0.0, "select": "last"},
     "fast": {"epochs": 10, "batch_size": 128, "lr": 1e-2, "bits": "pm1", "transform": "scaled", "calibrate": True,
              "scheduler": "cosine", "warmup_epochs": 0.5, "min_lr_ratio": 0.01, "mapping_lr_factor": 1.0,
