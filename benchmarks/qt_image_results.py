@@ -121,8 +121,16 @@ def max_drop_after(curve: Sequence[dict[str, Any]], start: int = 3) -> float:
 
 
 def select(models: Sequence[Model], plan: str, name: str, label: str = "") -> list[Model]:
-    """The models of ``plan`` (and ``label``) in row ``name``, one per seed (sorted by seed)."""
-    chosen = {m.seed: m for m in models if m.plan == plan and m.name == name and m.label == label}
+    """The models of ``plan`` (and ``label``) in row ``name``, one per seed (sorted by seed).
+
+    QCML runs of both datasets live in the plans ``qcml_fast``/``qcml_paper``: asking for plan
+    ``<dataset>_<protocol>`` and row ``QCML`` finds them there.
+    """
+    key = None
+    if name == "QCML" and plan.split("_")[0] in TITLES:
+        key, plan = plan.split("_")[0], "qcml_" + plan.split("_", 1)[1]
+    chosen = {m.seed: m for m in models
+              if m.plan == plan and m.name == name and m.label == label and key in (None, m.key)}
     return [chosen[s] for s in sorted(chosen)]
 
 
@@ -391,27 +399,29 @@ def results_page(models: Sequence[Model]) -> str:
     return "\n".join(parts)
 
 
-def seed_result(models: Sequence[Model], plan: str, name: str, seed: int = 0) -> str:
-    """``"xx.xx % (seed 0), ~N min"`` for one run, or ``"(not run yet)"``."""
+def seed_result(models: Sequence[Model], plan: str, name: str, seed: int = 0, at_epoch: int | None = None) -> str:
+    """``"QT-121 xx.xx % test (seed 0, N min here)"`` for one run (+ its test accuracy after ``at_epoch``)."""
     found = [m for m in select(models, plan, name) if m.seed == seed]
     if not found:
-        return "(not run yet)"
+        return f"{name} (not run yet)"
     m = found[0]
-    return f"{100 * m.result['test_acc']:.2f} % (seed {seed}, {m.wall_s / 60:.0f} min here)"
+    text = f"{name} {100 * m.result['test_acc']:.2f} % test (seed {seed}, {m.wall_s / 60:.0f} min here)"
+    if at_epoch is not None and len(m.curve) >= at_epoch:
+        text += f"; --set epochs={at_epoch}: {100 * m.curve[at_epoch - 1]['test_acc']:.2f} %"
+    return text
 
 
 def readme_text(models: Sequence[Model], notes: str) -> str:
     """The README section: commands with what they give, Tables I-II under both protocols, the target, the notes."""
     demo = [m for m in models if m.plan == "demo"]
-    demo_txt = ", ".join(f"{m.name} {100 * m.result['test_acc']:.1f} %" for m in demo) or "(not run yet)"
+    demo_txt = " and ".join(f"{m.name} {100 * m.result['test_acc']:.2f} %" for m in demo) or "(not run yet)"
     cmds = [
-        ("qtrain run qt_image --preset mnist5k_demo", f"QT-106 next to the classical CNN on MNIST-5k: {demo_txt}"),
-        ("qtrain run qt_image --preset fashion_qt121",
-         f"Table II row QT-121, fast protocol: {seed_result(models, 'fashion_fast', 'QT-121')}"),
+        ("qtrain run qt_image --preset mnist5k_demo",
+         f"MNIST-5k, fast protocol: {demo_txt} test (seed 0, {max([m.wall_s for m in demo] or [0]) / 60:.0f} min here)"),
+        ("qtrain run qt_image --preset fashion_qt121", f"fast: {seed_result(models, 'fashion_fast', 'QT-121')}"),
         ("qtrain run qt_image --preset fashion_qt121 --set protocol=paper",
-         f"the paper's protocol: {seed_result(models, 'fashion_paper', 'QT-121')}"),
-        ("qtrain run qt_image --preset mnist_qt61",
-         f"Table I row QT-61 on MNIST-5k, fast protocol: {seed_result(models, 'mnist_fast', 'QT-61')}"),
+         f"paper: {seed_result(models, 'fashion_paper', 'QT-121', at_epoch=10)}"),
+        ("qtrain run qt_image --preset mnist_qt61", f"MNIST-5k, fast: {seed_result(models, 'mnist_fast', 'QT-61')}"),
     ]
     width = max(len(c) for c, _ in cmds) + 2
     block = "\n".join(f"{c:<{width}}# {w}" for c, w in cmds)

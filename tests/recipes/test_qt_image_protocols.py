@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from qtrain import recipes
+from qtrain.cli import main
 from qtrain.config import ConfigError
 from qtrain.models import MnistCNN
 from qtrain.recipes.quantum_train.qt_image import evaluate, load_data
@@ -118,3 +119,27 @@ def test_fast_run_golden_losses(fast_run: Path) -> None:
     losses = json.loads((fast_run / "losses.json").read_text())
     assert len(losses) == 16
     torch.testing.assert_close(torch.tensor(losses[:6]), torch.tensor(GOLDEN_FAST), rtol=0, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- the README's commands (slow)
+README_TEXT = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "qt_image_readme.md"
+#: (the README's command, --set of a reduced budget, {model: test accuracy % the README states for that budget})
+README_COMMANDS = [
+    ("qtrain run qt_image --preset mnist5k_demo", [], {"classical": ("Classical CNN", 95.70), "qt": ("QT-106", 95.20)}),
+    ("qtrain run qt_image --preset fashion_qt121", [], {"qt": ("QT-121", 86.16)}),
+    ("qtrain run qt_image --preset fashion_qt121 --set protocol=paper", ["epochs=10"], {"qt": ("--set epochs=10:", 31.62)}),
+    ("qtrain run qt_image --preset mnist_qt61", [], {"qt": ("QT-61", 0.0)}),
+]
+
+
+@pytest.mark.slow  # minutes each: the README's own commands (the 50-epoch paper protocol on its first 10 epochs)
+@pytest.mark.parametrize("command,budget,want", README_COMMANDS, ids=["demo", "fast", "paper", "mnist"])
+def test_readme_command_gives_what_the_readme_says(command: str, budget: list[str], want: dict, tmp_path: Path) -> None:
+    line = next(x for x in README_TEXT.read_text().splitlines() if x.partition("#")[0].strip() == command)
+    for label, acc in want.values():
+        assert f"{label} {acc:.2f} %" in line, line  # the README states this number for this command
+    argv = command.split()[1:] + [a for s in budget for a in ("--set", s)] + ["--out", str(tmp_path), "--quiet"]
+    assert main(argv) == 0
+    (summary,) = [json.loads(p.read_text()) for p in tmp_path.glob("*/summary.json")]
+    for tag, (_, acc) in want.items():
+        assert 100 * summary["models"][tag]["test_acc"] == pytest.approx(acc, abs=1.0), tag

@@ -42,8 +42,9 @@ PROTOCOL_EPOCHS: dict[tuple[str, str], dict[str, Any]] = {
 #: dataset -> (training pool: train + validation images, test images) when ``n_train``/``n_test`` are unset.
 SPLIT_POOLS: dict[str, tuple[int, int]] = {
     "mnist5k": (4000, 1000), "fashion": (60000, 10000), "mnist": (60000, 10000), "cifar10": (50000, 10000),
+    "digits": (1297, 500),  # sklearn's 1,797 digits, all three splits drawn from them
 }
-DEFAULT_POOL = (4000, 1000)  # idx folders, generated CIFAR-10, sklearn digits: the recipe's historic default
+DEFAULT_POOL = (4000, 1000)  # idx folders and generated CIFAR-10: the recipe's historic default
 #: dataset -> (most training + validation images, most test images); None: generated, no limit.
 DATASET_SIZES: dict[str, tuple[int, int] | None] = {
     "mnist5k": (5000, 5000), "idx": None, "fashion": (60000, 10000), "mnist": (60000, 10000),
