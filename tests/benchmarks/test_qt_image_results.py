@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.qt_image_results import (
-    PLANS, ROWS, Model, epoch_seconds, epochs_logged, labelled_table, max_drop_after, not_measured,
+    PLANS, ROWS, Model, epoch_seconds, epochs_logged, fill_notes, labelled_table, max_drop_after, not_measured,
     not_measured_summary, not_measured_table, pm, protocol_table, run_list, seed_text, stats, target_check,
 )
 
@@ -110,3 +110,18 @@ def test_seed_text_and_run_costs() -> None:
         m.result["train_time_s"] = sum(t)
     assert epoch_seconds([a, b]) == 40.0  # median of the six epochs (the upper middle one)
     assert run_list([a, b]).splitlines()[2] == "| fashion_fast | - | QT-121 | 2 (0, 1) | 3 | 40.0 | 2.5 |"
+
+
+def test_notes_quote_the_measured_numbers_and_say_what_is_not_measured() -> None:
+    models = [_model("fashion_fast", "QT-121", s, [80.0, 82.0, 84.0, 85.0, 86.0], 86.0 + 0.1 * s) for s in range(5)]
+    models.append(_model("fashion_paper", "Classical CNN", 0, [85.0] * 49 + [88.3], 88.3))
+    models.append(_model("fashion_paper", "QT-121", 0, [50.0] * 39 + [55.0] * 10 + [57.0], 57.0))
+    subsets = [{"seed": 0, "n": 10000, "full": 57.0, "mean": 57.1, "std": 1.6, "lo": 53.3, "hi": 62.4, "draws": 200,
+                "size": 1000}]
+    template = "{classical_paper} | {fast121} | {qt121_ep40} -> {qt121_ep50} | {qt_gaps} | {subsets} | {qt_paper_rows}"
+    assert fill_notes(template, models, subsets) == (
+        "88.30 % (seed 0) | 86.20 ± 0.16 [86.00-86.40] | 55.00 -> 57.00 | QT-121 1.00 | 57.10 ± 1.60 % over 200 "
+        "random 1,000-image subsets (min 53.30, max 62.40; all 10,000 images: 57.00 %, seed 0) | "
+        "QT-121 57.00 % (seed 0) vs 80.74 %")
+    assert fill_notes("{fast121_drop} {classical_gap} {blocks_text}", models[:5], None) == (
+        "0.00 (not measured) (not measured)")
