@@ -101,9 +101,11 @@ def stats(values: Sequence[float]) -> tuple[float, float, float, float]:
 
 
 def pm(values: Sequence[float], minmax: bool = True) -> str:
-    """``mean ± std [min-max]`` in %, or ``-``."""
+    """``mean ± std [min-max]`` in %, the value alone for one seed, or ``-``."""
     if not values:
         return "-"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
     m, s, lo, hi = stats(values)
     return f"{m:.2f} ± {s:.2f}" + (f" [{lo:.2f}-{hi:.2f}]" if minmax and len(values) > 1 else "")
 
@@ -501,9 +503,10 @@ def results_page(models: Sequence[Model], subsets: Sequence[dict[str, float]] | 
     return "\n".join(parts)
 
 
-def train_min(models: Sequence[Model]) -> float:
-    """Minutes spent in training steps (all sessions of a resumed run; evaluation excluded)."""
-    return sum(m.result.get("train_time_s", 0.0) for m in models) / 60
+def train_time(models: Sequence[Model]) -> str:
+    """Time spent in training steps (all sessions of a resumed run; evaluation excluded): ``"19 min"``, ``"25 s"``."""
+    sec = sum(m.result.get("train_time_s", 0.0) for m in models)
+    return f"{sec / 60:.0f} min" if sec >= 90 else f"{sec:.0f} s"
 
 
 def seed_result(models: Sequence[Model], plan: str, name: str, seed: int = 0, at_epoch: int | None = None) -> str:
@@ -512,7 +515,7 @@ def seed_result(models: Sequence[Model], plan: str, name: str, seed: int = 0, at
     if not found:
         return f"{name} (not run yet)"
     m = found[0]
-    text = f"{name} {100 * m.result['test_acc']:.2f} % test (seed {seed}; {train_min([m]):.0f} min of training here)"
+    text = f"{name} {100 * m.result['test_acc']:.2f} % test (seed {seed}; {train_time([m])} of training here)"
     if at_epoch is not None and len(m.curve) >= at_epoch:
         text += f"; --set epochs={at_epoch}: {100 * m.curve[at_epoch - 1]['test_acc']:.2f} %"
     return text
@@ -563,6 +566,11 @@ def num_text(values: Sequence[float]) -> str:
     return f"{values[0]:.2f}" if len(values) == 1 else pm(values, False)
 
 
+def _paper_acc(key: str, name: str) -> float:
+    """The paper's test accuracy (%) of row ``name`` (classical or QT-L) on dataset ``key``."""
+    return (paper_row(key, "classical") if name == "Classical CNN" else paper_row(key, "qt", int(name[3:]))).test_acc
+
+
 def note_values(models: Sequence[Model], subsets: Sequence[dict[str, float]] | None) -> dict[str, str]:
     """The numbers the hand-written notes quote (``{name}`` fields of ``qt_image_notes.md``), from the runs."""
     out: dict[str, str] = {}
@@ -592,6 +600,12 @@ def note_values(models: Sequence[Model], subsets: Sequence[dict[str, float]] | N
         out["subsets"] = (f"{d['mean']:.2f} ± {d['std']:.2f} % over {d['draws']} random {d['size']:,}-image subsets "
                           f"(min {d['lo']:.2f}, max {d['hi']:.2f}; all {d['n']:,} images: {d['full']:.2f} %, "
                           f"seed {d['seed']})")
+    for proto in ("fast", "paper"):
+        groups = [(n, select(models, f"mnist_{proto}", n)) for n in ROWS[:-1]]
+        if any(g for _, g in groups):
+            out[f"mnist_{proto}_rows"] = "; ".join(
+                f"{n} {acc_text(pct(g, 'test_acc'), [m.seed for m in g])[:-1]}; paper {_paper_acc('mnist', n):.2f} %)"
+                for n, g in groups if g)
     fast = select(models, "fashion_fast", "QT-121")
     if fast:
         out["fast121"] = pm(pct(fast, "test_acc"))
@@ -612,7 +626,7 @@ def readme_text(models: Sequence[Model], notes: str, root: Path = RUNS) -> str:
     demo_txt = " and ".join(f"{m.name} {100 * m.result['test_acc']:.2f} %" for m in demo) or "(not run yet)"
     cmds = [
         ("qtrain run qt_image --preset mnist5k_demo",
-         f"MNIST-5k, fast protocol: {demo_txt} test (seed 0; {train_min(demo):.0f} min of training here)"),
+         f"MNIST-5k, fast protocol: {demo_txt} test (seed 0; {train_time(demo)} of training here)"),
         ("qtrain run qt_image --preset fashion_qt121", f"fast: {seed_result(models, 'fashion_fast', 'QT-121')}"),
         ("qtrain run qt_image --preset fashion_qt121 --set protocol=paper",
          f"paper: {seed_result(models, 'fashion_paper', 'QT-121', at_epoch=10)}"),
