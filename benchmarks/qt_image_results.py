@@ -397,7 +397,10 @@ def fig_curves(models: Sequence[Model], path: Path) -> Path:
                 ax.plot(range(1, width + 1), ys, label=f"{name} ({len(group)} seeds)", **style)
             ax.set(title=f"{TITLES[key]}, {proto} protocol", xlabel="epoch", ylabel="test accuracy (%)")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=6, ncol=2)
+            if ax.lines:
+                ax.legend(fontsize=6, ncol=2)
+            else:
+                ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
