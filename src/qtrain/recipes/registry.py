@@ -21,6 +21,9 @@ RECIPE_MODULES: dict[str, str] = {
     "qt_image": "qtrain.recipes.quantum_train.qt_image",
     "qet_amc": "qtrain.recipes.qet.qet_amc",
     "pilot_assignment": "qtrain.recipes.hqcnn_pilot.pilot_assignment",
+    "diffqas_image": "qtrain.recipes.diffqas.diffqas_image",
+    "diffqas_series": "qtrain.recipes.diffqas.diffqas_series",
+    "diffqas_rl": "qtrain.recipes.diffqas.diffqas_rl",
 }
 """Recipe name -> module defining ``RECIPE``; modules are imported only when the recipe is used."""
 
