@@ -12,7 +12,7 @@ from reference import reference_state
 from torch import nn
 
 from qtrain.models import SeriesLSTM, actor_mlp, critic_mlp, image_mlp
-from qtrain.qt import DiffQASGenerator, DiffQASTrain, count_parameters
+from qtrain.qt import DiffQASGenerator, DiffQASTrain
 from qtrain.qt.diffqas_space import (CANDIDATES, CandidateSimulator, Entangler, Rotation, batched_circuit,
                                      batched_inputs, candidate_circuit, parse_candidates)
 from qtrain.sim import get_gate
@@ -254,3 +254,17 @@ def test_wrapper_rejects_fixed_arguments() -> None:
         DiffQASTrain(nn.Linear(3, 2), weighting="sum")
     with pytest.raises(ValueError, match="n_qubits=2 gives 4 basis states but the model has 8 parameters"):
         DiffQASTrain(nn.Linear(3, 2), n_qubits=2)
+
+
+def test_any_target_module_conv_batchnorm(single_thread: None) -> None:
+    torch.manual_seed(0)
+    target = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                           nn.Linear(3 * 16, 2))
+    qt = DiffQASTrain(target, depth=2)
+    s = qt.summary()
+    assert (s.generated, s.n_qubits, s.qnn, s.mapping, s.extras) == (30 + 6 + 98, 8, 16, 10, 12)
+    x = torch.randn(5, 1, 4, 4)
+    out = qt(x)
+    out.sum().backward()
+    assert out.shape == (5, 2) and int(qt.target[1].num_batches_tracked) == 1
+    assert all(p.grad is not None for p in qt.parameters())
