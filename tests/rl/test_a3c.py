@@ -129,3 +129,17 @@ def test_trainer_rejects_bad_settings(tmp_path) -> None:
     with pytest.raises(ValueError, match="workers=0, episodes=5 and n_steps=5 must all be >= 1"):
         A3CTrainer(ActorCritic(nn.Linear(147, 7), nn.Linear(147, 1)), A3CSettings(episodes=5, workers=0),
                    tmp_path / "x.pt")
+
+
+def test_trainer_calibrates_quantum_train_networks_before_sharing(tmp_path) -> None:
+    from qtrain.qt import DiffQASTrain
+
+    torch.manual_seed(0)
+    model = ActorCritic(DiffQASTrain(actor_mlp(hidden=4), depth=1), DiffQASTrain(critic_mlp(hidden=4), depth=1))
+    assert not bool(model.actor.generator.calibrated)
+    A3CTrainer(model, A3CSettings(episodes=1), tmp_path / "a.pt")
+    for part in (model.actor, model.critic):
+        assert bool(part.generator.calibrated) and part.generator.scale.is_shared()
+    with torch.no_grad():  # calibrated: the generated tensor has the spread of the network's own initialisation
+        w = model.actor.generate()["net.0.weight"]
+    assert float(w.std()) == pytest.approx(float(model.actor.target.get_buffer("net.0.weight").std()), rel=1e-4)

@@ -163,6 +163,8 @@ class A3CTrainer:
         if settings.workers < 1 or settings.episodes < 1 or settings.n_steps < 1:
             raise ValueError(f"workers={settings.workers}, episodes={settings.episodes} and n_steps={settings.n_steps} "
                              "must all be >= 1")
+        with torch.no_grad():  # a Quantum-Train network calibrates its generated tensors on the first generation:
+            model.bind()  # do it once here, or every worker would recalibrate after each pull of the shared buffers
         self.model, self.s, self.on_episode = model.share_memory(), settings, on_episode
         self.ckpt_path = Path(ckpt_path)
         self.optimizer = SharedAdam(model.parameters(), lr=settings.lr, betas=settings.betas)
