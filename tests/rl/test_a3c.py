@@ -122,7 +122,8 @@ def test_trainer_resumes_after_a_crash(tmp_path) -> None:
     returns = trainer.run()
     assert len(returns) == 5 and returns[:3] == saved["returns"]
     assert trainer.workers_of == [0] * 5
-    assert all(0.0 <= r < 1.0 for r in returns) and len(trainer.lengths) == 5
+    assert all(0.0 <= r < 1.0 for r in returns) and len(trainer.lengths) == len(trainer.losses) == 5
+    assert all(math.isfinite(v) for v in trainer.losses)
 
 
 def test_trainer_rejects_bad_settings(tmp_path) -> None:

@@ -127,7 +127,7 @@ def _worker(rank: int, shared: ActorCritic, optimizer: SharedAdam, counter: Any,
                 break
             counter.value += 1
         obs, _ = env.reset(seed=int(rng.integers(2**31 - 1)))
-        ep_return, steps, done = 0.0, 0, False
+        ep_return, steps, done, losses = 0.0, 0, False, []
         while not done:
             policy, value = local.bind()  # Quantum-Train: one weight generation per update segment
             xs, acts, rews, obs, terminated, truncated = _play_segment(env, obs, policy, s.n_steps, device, gen)
@@ -140,7 +140,8 @@ def _worker(rank: int, shared: ActorCritic, optimizer: SharedAdam, counter: Any,
             loss = a3c_loss(policy(batch), value(batch), torch.tensor(acts, device=device),
                             discounted_returns(rews, boot, s.gamma).to(device), s.entropy_beta)
             push_and_pull(optimizer, local, shared, loss)
-        results.put((rank, ep_return, steps))
+            losses.append(float(loss))
+        results.put((rank, ep_return, steps, sum(losses) / len(losses)))
 
 
 class A3CTrainer:
@@ -170,6 +171,7 @@ class A3CTrainer:
         self.optimizer = SharedAdam(model.parameters(), lr=settings.lr, betas=settings.betas)
         self.returns: list[float] = []
         self.lengths: list[int] = []
+        self.losses: list[float] = []  # mean A3C loss of each episode's updates
         self.workers_of: list[int] = []
         self.train_time_s = 0.0
         if self.ckpt_path.is_file():
@@ -208,7 +210,7 @@ class A3CTrainer:
     def _collect(self, results: Any, procs: list[Any]) -> None:
         while not self.finished:
             try:
-                rank, ret, steps = results.get(timeout=1.0)
+                rank, ret, steps, loss = results.get(timeout=1.0)
             except queue_mod.Empty:
                 if not any(p.is_alive() for p in procs):
                     codes = [p.exitcode for p in procs]
@@ -217,6 +219,7 @@ class A3CTrainer:
                 continue
             self.returns.append(float(ret))
             self.lengths.append(int(steps))
+            self.losses.append(float(loss))
             self.workers_of.append(int(rank))
             if len(self.returns) % self.s.ckpt_every == 0:
                 self.save()
@@ -227,8 +230,8 @@ class A3CTrainer:
         """Checkpoint the shared weights, the optimizer state and the episode record (atomic write)."""
         state = {"model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
                  "optimizer": self.optimizer.state_dict(), "returns": list(self.returns),
-                 "lengths": list(self.lengths), "workers": list(self.workers_of), "train_time_s": self.train_time_s,
-                 "settings": asdict(self.s)}
+                 "lengths": list(self.lengths), "losses": list(self.losses), "workers": list(self.workers_of),
+                 "train_time_s": self.train_time_s, "settings": asdict(self.s)}
         save_checkpoint(self.ckpt_path, state)
 
     def _load(self, ckpt: dict[str, Any]) -> None:
@@ -236,5 +239,5 @@ class A3CTrainer:
             self.model.load_state_dict(ckpt["model"])
         self.model.share_memory()
         self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.returns, self.lengths = list(ckpt["returns"]), list(ckpt["lengths"])
+        self.returns, self.lengths, self.losses = list(ckpt["returns"]), list(ckpt["lengths"]), list(ckpt["losses"])
         self.workers_of, self.train_time_s = list(ckpt["workers"]), float(ckpt["train_time_s"])

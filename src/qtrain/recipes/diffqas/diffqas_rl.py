@@ -134,20 +134,21 @@ def train_model(cfg: DiffQASRLConfig, ctx: RunContext, tag: str) -> dict[str, An
     hook = None if ctx.on_step is None else (lambda episode, ret: ctx.on_step(tag, episode, ret))  # type: ignore[misc]
     trainer = A3CTrainer(model, cfg.settings(), path, on_episode=hook)
     returns = trainer.run()
-    _write_blocks(ctx, tag, returns, cfg.ckpt_every)
+    _write_blocks(ctx, tag, returns, trainer.losses, cfg.ckpt_every)
     arch = {part: common.architecture_summary(getattr(model, part)) for part in ("actor", "critic")}
     return {"model": model, "params": dataclasses.asdict(count_parameters(model)), "returns": returns,
-            "lengths": trainer.lengths, "train_time_s": trainer.train_time_s,
+            "lengths": trainer.lengths, "losses": trainer.losses, "train_time_s": trainer.train_time_s,
             "architecture": arch if arch["actor"] else None, **_stats(cfg, returns)}
 
 
-def _write_blocks(ctx: RunContext, tag: str, returns: list[float], block: int) -> None:
-    """``metrics.jsonl``: per block of episodes, the success rate (as ``train_acc``) and the mean return."""
+def _write_blocks(ctx: RunContext, tag: str, returns: list[float], losses: list[float], block: int) -> None:
+    """``metrics.jsonl``: per block of episodes, the success rate (as ``train_acc``), mean A3C loss and return."""
     ctx.run_dir.filter_metrics(lambda r: r.get("model") != tag)
     for i in range(0, len(returns), block):
         part = returns[i:i + block]
         ctx.run_dir.append_metrics({"model": tag, "epoch": i // block + 1, "step": i + len(part),
                                     "train_acc": float(np.mean([r > 0 for r in part])),
+                                    "train_loss": float(np.mean(losses[i:i + block])),
                                     "train_return": float(np.mean(part))})
 
 
