@@ -61,7 +61,8 @@ def bessel_j2(n_points: int = 256, x_start: float = 2.0, x_stop: float = 100.0, 
     return jv(2, scale * np.linspace(x_start, x_stop, n_points))
 
 
-def delayed_quantum_control(start: float = -2.0, stop: float = 20.0, step: float = 0.01, pulses: int = 11) -> np.ndarray:
+def delayed_quantum_control(start: float = -2.0, stop: float = 20.0, step: float = 0.01,
+                            pulses: int = 11) -> np.ndarray:
     """Gaussian pulse train ``sum_n exp(-10 (x - 2n)^2) exp(-x / 16)`` on ``arange(start, stop, step)``: ``(2200,)``."""
     x = np.arange(start, stop, step)
     return sum(np.exp(-10.0 * (x - 2.0 * n) ** 2) for n in range(pulses)) * np.exp(-x / 16.0)
