@@ -88,9 +88,9 @@ class DiffQASGenerator(QuantumParameterGenerator):
         engine: ``"grouped"`` (closed forms + native runs), ``"batched"`` or ``"separate"``.
         mapping: default ``Linear(n + 1 -> 1)`` (the paper's counts); any mapping module works.
         bits, transform, center, reference, calibrate, learn_scale, diff_method, dtype, device:
-            as in :class:`QuantumParameterGenerator`. ``transform="scaled"`` (``p * 2**n``) is the
-            default: the mixture can leave the simplex with raw weights, and a linear mapping of a
-            raw ``p ~ 2**-n`` would barely move.
+            as in :class:`QuantumParameterGenerator`. Defaults: ``bits="01"`` (the paper's binary
+            labels) and ``transform="scaled"`` (``p * 2**n``): the mixture can leave the simplex with
+            raw weights, and a linear mapping of a raw ``p ~ 2**-n`` would barely move.
 
     Shapes:
         ``forward() -> (M,)``; :meth:`candidate_probs` -> ``(K, n_groups)``.

@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -217,13 +217,13 @@ class CandidateSimulator:
         """Angles of one candidate: ``depth * n_qubits``."""
         return self.depth * self.n_qubits
 
-    def _program(self, key: tuple, build: object, like: Tensor) -> CompiledCircuit:
+    def _program(self, key: tuple, build: Callable[[], Circuit], like: Tensor) -> CompiledCircuit:
         """Compiled on first use for the angles' device and precision (19 qubits: seconds)."""
         f64 = like.dtype == torch.float64
         full = (key, like.device, f64)
         if full not in self._compiled:
             with torch.inference_mode(False):
-                self._compiled[full] = build().compile(  # type: ignore[operator]
+                self._compiled[full] = build().compile(
                     diff_method=self.diff_method, dtype=torch.float64 if f64 else None, device=like.device)
         return self._compiled[full]
 
@@ -269,6 +269,6 @@ class CandidateSimulator:
         x = batched_inputs(self.candidates).to(device=rows.device, dtype=rows.dtype)
         if shared:
             return cc.probs(rows[0], x).to(rows.dtype)
-        # per-candidate angles: one batched run per distinct row would defeat the purpose; the
-        # weights are shared by construction, so run each candidate's row on its own input
+        # the batched circuit's angles are weights shared by all its samples, so per-candidate
+        # angles take one run per candidate (each on its own structure input)
         return torch.cat([cc.probs(rows[i], x[i:i + 1]) for i in range(rows.shape[0])]).to(rows.dtype)
