@@ -8,7 +8,7 @@ Writes ``benchmarks/results/diffqas_rl.{json,md}`` (final mean return over the l
 episodes, episodes to solve, minutes, for every row; DiffQAS-QT, the best fixed configuration and the
 classical A3C first) and ``diffqas_rl_<env>.png`` (moving average +- std of the returns).
 
-    python benchmarks/papers/bench_diffqas_rl.py --episodes 500             # the README protocol
+    python benchmarks/papers/bench_diffqas_rl.py --envs empty5x5 --episodes 600 --configs --seeds 0 1
     python benchmarks/papers/bench_diffqas_rl.py --report
 """
 from __future__ import annotations
@@ -18,8 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks.papers.diffqas_common import RESULTS, load_json, run_or_resume, save_json  # noqa: E402
+from benchmarks.papers.diffqas_common import (RESULTS, fmt_mean_std, load_json, run_or_resume,  # noqa: E402
+                                               save_json)
 
 ENVS = {"empty5x5": ("MiniGrid-Empty-5x5-v0", "Fig. 13", 0.955),
         "empty6x6": ("MiniGrid-Empty-6x6-v0", "Fig. 14", 0.95625)}
@@ -40,36 +43,47 @@ def _label(tag: str) -> str:
     return {"diffqas": "DiffQAS-QT", "classical": "classical A3C"}.get(tag, f"config {tag[6:]}")
 
 
+def _rows(runs: list[dict[str, Any]]) -> list[str]:
+    """Tags in report order: DiffQAS-QT, the best fixed configuration, classical A3C, the other configurations."""
+    tags = list(dict.fromkeys(t for r in runs for t in r["models"]))
+    fixed = [t for t in tags if t.startswith("config")]
+    best = max(fixed, key=lambda t: np.mean([r["models"][t]["final_mean_return"] for r in runs if t in r["models"]]),
+               default=None)
+    head = [t for t in ("diffqas", best, "classical") if t in tags]
+    return head + [t for t in tags if t not in head]
+
+
 def report(data: dict[str, Any]) -> str:
-    """Markdown: per environment, the three headline rows, then every row."""
+    """Markdown: per environment, one row per model (mean ± std over seeds) and every seed's numbers."""
     lines = ["# DiffQAS-QT, reinforcement learning (paper Figs. 13-14): ours", ""]
     for key, (env, fig, optimum) in ENVS.items():
-        r = data["runs"].get(key)
-        if r is None:
+        runs = [r for k, r in sorted(data["runs"].items()) if k.split("/")[0] == key]
+        if not runs:
             continue
-        m = r["models"]
-        fixed = [t for t in m if t.startswith("config")]
-        best = max(fixed, key=lambda t: m[t]["final_mean_return"]) if fixed else None
+        r0, seeds = runs[0], [r.get("seed", 0) for r in runs]
         lines += [f"## {env} ({fig}; paper: curves only, 50,000 episodes, 16 workers)", "",
-                  f"Protocol (all rows alike): A3C, {r['workers']} workers, {r['episodes']} episodes per row, "
-                  "gamma 0.9, "
-                  "updates every 5 steps, shared Adam 1e-4 (0.92, 0.999), 1 seed; mean return over the last "
-                  f"{r['window']} episodes; solved = the moving average over {r['window']} episodes first reaches "
-                  f"{r['solve_return']} (optimal return {optimum}).", "",
-                  "| model | trainable | mean return (last window) | episodes to solve | minutes |",
-                  "|---|---:|---:|---:|---:|"]
-        order = ["diffqas"] + ([best] if best else []) + (["classical"] if "classical" in m else [])
-        order += [t for t in m if t not in order]
-        for i, tag in enumerate(order):
-            x = m[tag]
-            name = _label(tag) + (" (best fixed)" if tag == best else "")
-            if i == len([t for t in ("diffqas", best, "classical") if t in m]):
-                lines.append("| *all fixed configurations* | | | | |")
-            lines.append(f"| {name} | {x['trainable']:,} | {x['final_mean_return']:.3f} ± {x['final_std_return']:.3f} "
-                         f"| {x['episodes_to_solve'] or 'not within the budget'} | {x['train_time_s'] / 60:.1f} |")
-        arch = m.get("diffqas", {}).get("architecture") or {}
-        picks = "; ".join(f"{part}: config {a['argmax']} ({a['argmax_label']})" for part, a in arch.items() if a)
-        lines += ["", f"DiffQAS-QT arg-max architectures: {picks}. Whole run: {r['wall_time_s'] / 60:.0f} min.", ""]
+                  f"Protocol (all rows alike): A3C, {r0['workers']} workers, {r0['episodes']} episodes per row, "
+                  f"gamma 0.9, updates every 5 steps, shared Adam 1e-4 (0.92, 0.999), seeds {seeds}"
+                  f"{' (fewer than 3: the time budget)' if len(runs) < 3 else ''}; final return = mean over the last "
+                  f"{r0['window']} episodes; solved = the moving average over {r0['window']} episodes first reaches "
+                  f"{r0['solve_return']} (optimal return {optimum}). Mean ± std over seeds.", "",
+                  "| model | trainable | final mean return | per seed | episodes to solve per seed | minutes per run |",
+                  "|---|---:|---:|---|---|---:|"]
+        order = _rows(runs)
+        best = next((t for t in order if t.startswith("config")), None)
+        for tag in order:
+            got = [r["models"][tag] for r in runs if tag in r["models"]]
+            finals = [g["final_mean_return"] for g in got]
+            name = _label(tag) + (" (best fixed)" if tag == best and len(order) > 3 else "")
+            solve = ", ".join(str(g["episodes_to_solve"] or "-") for g in got)
+            lines.append(f"| {name} | {got[0]['trainable']:,} | {fmt_mean_std(finals, 1, 3)} | "
+                         f"{', '.join(f'{f:.3f}' for f in finals)} | {solve} | "
+                         f"{np.mean([g['train_time_s'] for g in got]) / 60:.1f} |")
+        picks = "; ".join(f"seed {r.get('seed', 0)} {part}: config {a['argmax']} ({a['argmax_label']})" for r in runs
+                          for part, a in (r["models"].get("diffqas", {}).get("architecture") or {}).items() if a)
+        walls = ", ".join(f"{r['wall_time_s'] / 60:.0f}" for r in runs)
+        lines += ["", f"\"-\": not solved within the budget. DiffQAS-QT arg-max architectures: {picks}. "
+                      f"Whole run per seed: {walls} min (1 thread per worker, shared machine).", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -77,9 +91,11 @@ def figures(data: dict[str, Any], folder: Path) -> None:
     """``diffqas_rl_<env>.png``: moving average +- std of every row's returns."""
     from qtrain.recipes.diffqas.figures import plot_returns
 
-    for key, r in data["runs"].items():
+    for key, r in data["runs"].items():  # one figure per (environment, seed)
         curves = {_label(t): m["returns"] for t, m in r["models"].items()}
-        plot_returns(curves, folder / f"diffqas_rl_{key}.png", r["window"], f"ours: {ENVS[key][0]}, A3C")
+        env = key.split("/")[0]
+        name = key.replace("/", "_")
+        plot_returns(curves, folder / f"diffqas_rl_{name}.png", r["window"], f"ours: {ENVS[env][0]}, A3C, {key}")
 
 
 def main() -> None:
@@ -88,7 +104,9 @@ def main() -> None:
     ap.add_argument("--episodes", type=int, default=500)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--window", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0])
+    ap.add_argument("--configs", nargs="*", type=int, default=list(range(1, 13)), help="fixed configurations trained")
+    ap.add_argument("--no-classical", dest="classical", action="store_false", help="skip the classical A3C")
     ap.add_argument("--out", type=Path, default=Path("runs/diffqas_rl"))
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--report", action="store_true", help="only regenerate the markdown and figures")
@@ -97,10 +115,13 @@ def main() -> None:
     data = load_json(path, {"runs": {}})
     if not a.report:
         for key in a.envs:
-            sets = [f"episodes={a.episodes}", f"workers={a.workers}", f"window={a.window}", "plots=false"]
-            data["runs"][key] = collect(run_or_resume("diffqas_rl", key, a.seed, sets, a.out))
-            save_json(path, data)
-            print(f"{key} done", flush=True)
+            for seed in a.seeds:
+                sets = [f"episodes={a.episodes}", f"workers={a.workers}", f"window={a.window}", "plots=false",
+                        "configs=[" + ",".join(map(str, a.configs)) + "]", f"classical={str(a.classical).lower()}"]
+                data["runs"][f"{key}/s{seed}"] = {**collect(run_or_resume("diffqas_rl", key, seed, sets, a.out)),
+                                                  "seed": seed}
+                save_json(path, data)
+                print(f"{key} seed {seed} done", flush=True)
     (a.results / "diffqas_rl.md").write_text(report(data))
     figures(data, a.results)
     print(report(data))
