@@ -57,7 +57,7 @@ def _python_blocks(markdown: str) -> list[str]:
 def test_readme_three_lines_are_the_example_as_written() -> None:
     source = (ROOT / "examples" / "three_lines.py").read_text()
     code = source.split('"""', 2)[2].strip()
-    for page in ("docs/readme_draft.md", "docs/index.md"):
+    for page in ("README.md", "docs/index.md"):
         blocks = [b.strip() for b in _python_blocks((ROOT / page).read_text())]
         assert code in blocks, page
     assert len([line for line in code.splitlines() if line.strip() and not line.startswith("import")]) == 3
