@@ -7,7 +7,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.qtrain-installed
 TORCH   ?= torch==2.13.0
 
-.PHONY: install demo test test-slow bench peers clean fashion-data
+.PHONY: install demo test test-slow docs bench peers clean fashion-data
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,11 +28,19 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
+# The documentation site (MkDocs + mkdocstrings) into site/, warnings as errors; recipe pages are generated.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+
+# Simulator vs peers (peers in their own venvs: `make peers` first), regenerates the README table.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_sim.py
+	$(BIN)/python benchmarks/speed/bench_sim.py
+
+peers:
+	bash benchmarks/speed/setup_peers.sh
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info
+	rm -rf $(VENV) build site src/*.egg-info
 
 # Fashion-MNIST (Table II) from Debian: installed system-wide as root, else unpacked into .data/
 # (qtrain finds both: /usr/share/datasets/fashion-mnist and .data/usr/share/datasets/fashion-mnist).

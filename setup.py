@@ -34,7 +34,9 @@ class OptionalBuildExt(build_ext):
         user = os.environ.get("QTRAIN_NATIVE_CFLAGS")
         opt = shlex.split(user) if user is not None else ["-O3", "-march=native"]
         use_threads = os.environ.get("QTRAIN_NATIVE_THREADS", "1") != "0"
-        common = ["-std=c11", "-g0", "-fno-strict-aliasing", "-Wall", "-Wno-unknown-pragmas"]
+        # hidden visibility: only PyInit__qtnative is exported from the multi-file extension
+        common = ["-std=c11", "-g0", "-fno-strict-aliasing", "-fvisibility=hidden", "-Wall",
+                  "-Wno-unknown-pragmas"]
         if self.compiler.compiler_type == "msvc":  # pragma: no cover - not our target
             attempts = [(["/O2", "/DQT_NO_THREADS"], [])]
         else:
@@ -61,13 +63,21 @@ class OptionalBuildExt(build_ext):
         raise last
 
 
+# One extension from several translation units, one per concern (thread pool, GF(2) maps, pass
+# planner, permutations, tile kernels, layer drivers, gate programs, block programs, Python
+# bindings): every *.c next to the Python wrapper; the headers and the per-dtype kernel
+# templates (*.inc) are dependencies.
+_NATIVE_FILES = sorted(os.listdir(NATIVE_DIR)) if os.path.isdir(NATIVE_DIR) else []
+SOURCES = [f for f in _NATIVE_FILES if f.endswith(".c")]
+DEPENDS = [f for f in _NATIVE_FILES if f.endswith((".h", ".inc"))]
+
 ext_modules = []
 if os.environ.get("QTRAIN_NO_NATIVE", "0") != "1":
     ext_modules.append(
         Extension(
             "qtrain.sim._native._qtnative",
-            sources=[os.path.join(NATIVE_DIR, "_qtnative.c")],
-            depends=[os.path.join(NATIVE_DIR, f) for f in ("_qtnative_kern.c", "_qtprog.c", "_qtprog_kern.c", "_qtblocks.c")],
+            sources=[os.path.join(NATIVE_DIR, f) for f in SOURCES],
+            depends=[os.path.join(NATIVE_DIR, f) for f in DEPENDS],
             optional=True,
         )
     )

@@ -31,9 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from qtrain.data import load_image_splits
-from qtrain.hybrid import use_shots
-from qtrain.hybrid.shots import ShotParameterGenerator
-from qtrain.qt import MLPMapping, QuantumParameterGenerator, QuantumTrain, count_parameters
+from qtrain.qt import MLPMapping, QuantumTrain, count_parameters, use_shots
 from qtrain.train import ShuffledBatches, seed_everything
 
 RESULTS = Path(__file__).parent / "results" / "qt_image_shots.md"
@@ -64,16 +62,12 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 
 def exact_readout_accuracy(qt: QuantumTrain, x: torch.Tensor, y: torch.Tensor) -> float:
     """Test accuracy of the trained QNN + mapping when the probabilities are read exactly."""
-    gen = qt.generator
-    if isinstance(gen, ShotParameterGenerator):
-        gen.__class__ = QuantumParameterGenerator
-        qt._cache = None
-        try:
-            return accuracy(qt, x, y)
-        finally:
-            gen.__class__ = ShotParameterGenerator
-            qt._cache = None
-    return accuracy(qt, x, y)
+    shots = qt.generator.shots
+    use_shots(qt, None)
+    try:
+        return accuracy(qt, x, y)
+    finally:
+        use_shots(qt, shots)
 
 
 def train_one(shots: int | None, seed: int, epochs: int) -> dict[str, float]:

@@ -1,4 +1,8 @@
-"""Paste generated result tables into README.md between ``<!-- BEGIN name -->`` / ``<!-- END name -->``."""
+"""Paste generated result tables into README.md between ``<!-- BEGIN name -->`` / ``<!-- END name -->``.
+
+Shared by the speed scripts (``benchmarks/bench_sim.py`` ...) and the paper scripts
+(``benchmarks/papers/``); ``benchmarks/update_readme.py`` refills every section at once.
+"""
 from __future__ import annotations
 
 import re
@@ -6,6 +10,47 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+
+README_SECTIONS: dict[str, tuple[str, str | None]] = {
+    "qt_image": ("qt_image_readme.md", None),  # written by benchmarks/qt_image_results.py
+    "qet": ("qet_table2.md", "## Accuracy per SNR"),
+    # composed by papers/bench_pilot*.py from pilot_table2/heuristics/fig3c.md; the README keeps the default rate
+    "pilot": ("pilot_readme.md", "#### Learners, public code's rate formula"),
+    "diffqas": ("diffqas_readme.md", None),  # papers/bench_diffqas_readme.py
+    # papers/bench_v2x_*.py; the paper's only experiment is module 1 (the others have no paper number to compare)
+    "v2x": ("v2x_readme.md", "### 2. Channel-adaptive semantic communication"),
+    "sim": ("sim.md", "### 2 threads"),
+    "qt_step": ("qt_step.md", None),
+    "gpu": ("gpu_readme.md", "### Running the benchmark on a GPU machine"),  # speed/bench_gpu.py
+}
+"""README section -> (result file, heading at which to stop: the rest stays in the file)."""
+
+MOVED = {f"benchmarks/{name}.py": f"benchmarks/papers/{name}.py"
+         for name in ("bench_qet", "bench_pilot", "bench_pilot_heuristics", "bench_pilot_fig3c")}
+"""Scripts moved into ``benchmarks/papers/``: commands recorded in saved results before the move name the old path."""
+
+
+def current_paths(command: str) -> str:
+    """A recorded command with moved scripts' paths brought up to date."""
+    for old, new in MOVED.items():
+        command = re.sub(rf"(?<![\w/]){re.escape(old)}", new, command)
+    return command
+
+
+def section_text(text: str, fname: str, stop: str | None = None, level: int = 4) -> str:
+    """A result file as a README section: cut at ``stop`` (pointing to the file), without its leading
+    heading (the README supplies its own), and with its other headings at ``level`` or deeper, so they
+    nest under the README's ``###`` paper headings."""
+    if stop and stop in text:
+        text = text[: text.index(stop)] + f"(more in `benchmarks/results/{fname}`)\n"
+    lines = text.strip().splitlines()
+    if lines and lines[0].startswith("#"):
+        lines = lines[1:]
+    depths = [len(line) - len(line.lstrip("#")) for line in lines if re.match(r"#+ ", line)]
+    shift = max(0, level - min(depths)) if depths else 0
+    lines = ["#" * shift + line if re.match(r"#+ ", line) else line for line in lines]
+    return "\n".join(lines).strip() + "\n"
 
 
 def update_section(name: str, text: str, readme: Path = ROOT / "README.md") -> None:

@@ -161,3 +161,88 @@ def test_validate_cli_ok_and_bad(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "ansatz='ry': allowed values are ['ry_cnot', 'u3_cu3']" in err
     assert main(["validate", str(bad)]) == 2
     assert "cannot tell the recipe of" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- hostile values and YAML (issue 13)
+@pytest.mark.parametrize("raw,shown", [("nan", "nan"), ("inf", "inf"), ("-inf", "-inf"), (".nan", "nan"),
+                                       ("1e400", "inf")])
+def test_float_options_refuse_nan_and_infinity(raw: str, shown: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        build_config(Toy, apply_overrides({}, [f"lr={raw}"]))
+    assert exc.value.problems == [f"lr={shown} is not finite; allowed: a finite number > 0"]
+
+
+def test_nan_in_every_recipe_float_option_is_refused() -> None:
+    for recipe in recipe_names():
+        floats = [f for f in config_fields(get_recipe(recipe).config_cls) if "float" in f.type_name]
+        assert floats, recipe
+        for f in floats:
+            with pytest.raises(ConfigError, match=rf"  - {f.name}=\(?nan,?\)? is not finite; allowed: a finite number"):
+                load_config(recipe, None, [f"{f.name}=nan"])
+    with pytest.raises(ConfigError, match=r"noise_p=nan is not finite; allowed: a finite number >= 0 and <= 1"):
+        load_config("pilot_assignment", None, ["noise_p=nan"])
+
+
+def test_nonfinite_allowed_only_when_declared_and_ints_fit_int64() -> None:
+    @dataclass
+    class Inf:
+        tol: float = option(1.0, "a tolerance", min=0, finite=False)
+        n: int = option(1, "a count")
+
+    assert build_config(Inf, {"tol": "inf"}).tol == float("inf")
+    with pytest.raises(ConfigError) as exc:
+        build_config(Inf, {"n": 2**63})
+    assert exc.value.problems == ["n=9223372036854775808 is out of range; integers must lie strictly within +-2**63"]
+    with pytest.raises(ConfigError, match=r"lr=99999...+\.\.\. \(400 chars\): the number is too large for a float"):
+        build_config(Toy, {"lr": 10**400 - 1})
+
+
+def test_yaml_alias_bomb_is_refused_fast_and_short(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+                    + "".join(f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+                              for p, c in zip("abcdefgh", "bcdefghi")))
+    with pytest.raises(ValueError) as exc:
+        read_yaml(bomb)
+    assert str(exc.value) == (f"config file {str(bomb)!r} is not a valid qtrain YAML document: aliases (*name) are not "
+                              "allowed in qtrain configs; write the value out (line 2, column 8)")
+
+
+def test_yaml_null_key_deep_nesting_size_and_encoding(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cases = {"null.yaml": ("~: 1\n", "has non-string keys None (a bare `~:` is the null key); keys must be config "
+                                     "field names"),
+             "deep.yaml": ("a: " + "[" * 5000 + "]" * 5000 + "\n",
+                           "is not a valid qtrain YAML document: collections are nested more than 16 levels deep "
+                           "(line 1, column 19)"),
+             "big.yaml": ("# " + "x" * (1 << 20) + "\n", "is larger than 1,048,576 bytes; a config is a short "
+                                                          "key: value file, check that you passed the right file"),
+             "latin1.yaml": (b"data_dir: caf\xe9\n", "is not UTF-8 text (byte 13); pass a YAML file")}
+    for name, (text, message) in cases.items():
+        path = tmp_path / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        assert main(["validate", str(path), "--recipe", "qt_image"]) == 2
+        err = capsys.readouterr().err
+        assert err == f"qtrain validate: error: config file {str(path)!r} {message}\n", name
+
+
+def test_set_values_are_read_with_the_bounded_loader() -> None:
+    assert apply_overrides({}, ["hidden=[&a 1, *a]"]) == {"hidden": "[&a 1, *a]"}  # an alias: kept as text
+    with pytest.raises(ConfigError) as exc:
+        build_config(Toy, apply_overrides({}, ["hidden=[&a 1, *a]", "name=" + "x" * 5000]))
+    assert exc.value.problems == ["hidden='[&a 1, *a]': expected a list (tuple[int, ...]) (type tuple[int, ...]); "
+                                  "help: hidden widths"]
+
+
+def test_problem_lines_of_recipes_are_cut_to_a_readable_length() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config("pilot_assignment", None, ["system=" + "x" * 5000])
+    (line,) = exc.value.problems
+    assert line.startswith("system='xxx") and line.endswith("... (5153 chars)") and len(line) < 430
+
+
+def test_dump_config_is_atomic_alias_free_and_returns_its_text(tmp_path: Path) -> None:
+    cfg = build_config(Toy, {"hidden": [3, 3]})
+    text = dump_config(cfg, tmp_path / "c.yaml", header="h")
+    assert (tmp_path / "c.yaml").read_text() == text and "&" not in text and "*" not in text
+    assert [p.name for p in tmp_path.iterdir()] == ["c.yaml"]
+    assert load_config_file(Toy, tmp_path / "c.yaml").hidden == (3, 3)

@@ -1,1 +1,4 @@
-"""Benchmark scripts reproducing one paper each (``bench_<paper>_*.py``); results in ``benchmarks/results/``."""
+"""One short script per paper table: `qtrain run`/`sweep`, the recipe's report (`qtrain report`), README refill.
+
+Run them from the repository root: ``python benchmarks/papers/<script>.py``.
+"""

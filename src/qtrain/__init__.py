@@ -8,7 +8,8 @@ Example:
     18
 
 The simulator lives in :mod:`qtrain.sim`; the Quantum-Train names are imported lazily so that
-``import qtrain`` stays cheap.
+``import qtrain`` stays cheap. :func:`set_threads` is the CPU thread policy (see :mod:`qtrain.threads`):
+``qtrain.set_threads(1)`` for small circuits on a shared machine, ``"auto"`` for the idle cores.
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ _LAZY = {
     "MLPMapping": "qtrain.qt",
     "ParamSummary": "qtrain.qt",
     "count_parameters": "qtrain.qt",
+    "set_threads": "qtrain.threads",
+    "use_threads": "qtrain.threads",
+    "recommended_threads": "qtrain.threads",
 }
 
 __all__ = ["__version__", *_LAZY]

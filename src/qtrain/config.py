@@ -7,6 +7,12 @@ raises one :class:`ConfigError` listing every problem (unknown keys with close-m
 suggestions, ill-typed and out-of-range values, and the cross-field checks of the dataclass's
 ``problems()`` method).
 
+Hostile input is refused with one clear error: float options refuse NaN and infinities (unless a
+field is declared with ``finite=False``), integers must fit in 64 bits, and YAML documents are
+read with :class:`BoundedLoader` (no aliases, so no "billion laughs"; at most
+:data:`MAX_YAML_DEPTH` levels of nesting; at most :data:`MAX_YAML_BYTES` bytes; string keys only).
+Values quoted in errors are cut to a readable length.
+
 Example:
     >>> from dataclasses import dataclass
     >>> @dataclass
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -33,17 +40,27 @@ from typing import Any, Iterable, Literal, Mapping
 
 import yaml
 
+from qtrain._fileio import atomic_write_text, clip, short
+
 __all__ = ["option", "FieldInfo", "config_fields", "ConfigError", "build_config", "parse_override",
-           "apply_overrides", "read_yaml", "load_config_file", "config_to_dict", "dump_config", "yaml_header"]
+           "apply_overrides", "read_yaml", "load_config_file", "config_to_dict", "dump_config", "yaml_header",
+           "BoundedLoader", "load_yaml_text", "MAX_YAML_BYTES", "MAX_YAML_DEPTH", "INT_LIMIT"]
 
 _MISSING = dataclasses.MISSING
+MAX_YAML_BYTES = 1 << 20
+"""Largest config/preset file read (1 MiB; shipped presets are under 2 KiB)."""
+MAX_YAML_DEPTH = 16
+"""Deepest nesting of YAML collections accepted (a config is a flat mapping of scalars and lists)."""
+INT_LIMIT = 2**63
+"""Integer options must satisfy ``-INT_LIMIT < v < INT_LIMIT`` (torch and numpy take int64)."""
 
 
 def option(default: Any, help: str, *, min: float | None = None, max: float | None = None,
-           gt: float | None = None, aliases: tuple[str, ...] = ()) -> Any:
+           gt: float | None = None, aliases: tuple[str, ...] = (), finite: bool = True) -> Any:
     """A config field: ``default``, a one-line ``help``, optional bounds (``min``/``max`` inclusive,
-    ``gt`` exclusive) and ``aliases`` (other names users type, suggested when they do)."""
-    meta = {"help": help, "min": min, "max": max, "gt": gt, "aliases": tuple(aliases)}
+    ``gt`` exclusive), ``aliases`` (other names users type, suggested when they do) and ``finite``
+    (``False`` lets a float option take ``inf``/``nan``)."""
+    meta = {"help": help, "min": min, "max": max, "gt": gt, "aliases": tuple(aliases), "finite": finite}
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -61,6 +78,7 @@ class FieldInfo:
     max: float | None = None
     gt: float | None = None
     aliases: tuple[str, ...] = ()
+    finite: bool = True
 
     @property
     def type_name(self) -> str:
@@ -89,7 +107,7 @@ def config_fields(cls: type) -> list[FieldInfo]:
             f.default_factory() if f.default_factory is not _MISSING else _MISSING)
         m = f.metadata
         out.append(FieldInfo(f.name, hints[f.name], default, m.get("help", ""), m.get("min"), m.get("max"), m.get("gt"),
-                             tuple(m.get("aliases", ()))))
+                             tuple(m.get("aliases", ())), bool(m.get("finite", True))))
     return out
 
 
@@ -124,13 +142,15 @@ def _coerce_scalar(value: Any, tp: Any) -> Any:
             return value
         raise _Bad("expected an integer")
     if tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
+        try:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+            if isinstance(value, str):
                 return float(value)  # YAML 1.1 reads "1e-3" as a string
-            except ValueError:
-                pass
+        except OverflowError:
+            raise _Bad("the number is too large for a float") from None
+        except ValueError:
+            pass
         raise _Bad("expected a number")
     if tp is str:
         if isinstance(value, str):
@@ -159,7 +179,10 @@ def _coerce(value: Any, tp: Any) -> Any:
     if origin is tuple:
         if isinstance(value, str):
             value = [v for v in value.strip("()[] ").split(",") if v.strip()]
-            value = [yaml.safe_load(v) for v in value]
+            try:
+                value = [load_yaml_text(v) for v in value]
+            except ValueError:
+                raise _Bad(f"expected a list ({_type_name(tp)})") from None
         if not isinstance(value, (list, tuple)):
             raise _Bad(f"expected a list ({_type_name(tp)})")
         try:
@@ -171,17 +194,27 @@ def _coerce(value: Any, tp: Any) -> Any:
     return _coerce_scalar(value, tp)
 
 
+def _allowed(info: FieldInfo) -> str:
+    """The allowed range of a numeric field in words: ``a finite number >= 0 and <= 1``."""
+    parts = [f"{op} {b}" for op, b in ((">=", info.min), ("<=", info.max), (">", info.gt)) if b is not None]
+    return ("a finite number" if info.finite else "a number") + (" " + " and ".join(parts) if parts else "")
+
+
 def _range_problem(info: FieldInfo, value: Any) -> str | None:
     items = value if isinstance(value, tuple) else (value,)
     for v in items:
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             continue
+        if isinstance(v, int) and not -INT_LIMIT < v < INT_LIMIT:
+            return f"{info.name}={short(value)} is out of range; integers must lie strictly within +-2**63"
+        if isinstance(v, float) and info.finite and not math.isfinite(v):
+            return f"{info.name}={short(value)} is not finite; allowed: {_allowed(info)}"
         if info.min is not None and v < info.min:
-            return f"{info.name}={value!r} is out of range; must be >= {info.min}"
+            return f"{info.name}={short(value)} is out of range; must be >= {info.min}"
         if info.max is not None and v > info.max:
-            return f"{info.name}={value!r} is out of range; must be <= {info.max}"
+            return f"{info.name}={short(value)} is out of range; must be <= {info.max}"
         if info.gt is not None and v <= info.gt:
-            return f"{info.name}={value!r} is out of range; must be > {info.gt}"
+            return f"{info.name}={short(value)} is out of range; must be > {info.gt}"
     return None
 
 
@@ -190,8 +223,8 @@ def _unknown_key(key: str, infos: dict[str, FieldInfo]) -> str:
     close = [name for name, info in infos.items() if key in info.aliases]
     close += [c for c in difflib.get_close_matches(key, known, n=3, cutoff=0.6) if c not in close]
     if close:
-        return f"unknown key {key!r}; did you mean {' or '.join(repr(c) for c in close)}?"
-    return f"unknown key {key!r}; valid keys: {', '.join(known)}"
+        return f"unknown key {short(key)}; did you mean {' or '.join(repr(c) for c in close)}?"
+    return f"unknown key {short(key)}; valid keys: {', '.join(known)}"
 
 
 def build_config(cls: type, values: Mapping[str, Any] | None = None, *, source: str | None = None) -> Any:
@@ -202,7 +235,10 @@ def build_config(cls: type, values: Mapping[str, Any] | None = None, *, source: 
     """
     values = dict(values or {})
     infos = {i.name: i for i in config_fields(cls)}
-    problems = [_unknown_key(k, infos) for k in values if k not in infos]
+    problems = [f"key {short(k)} is not a field name (keys are strings; a bare `~:` is the null key)"
+                for k in values if not isinstance(k, str)]
+    values = {k: v for k, v in values.items() if isinstance(k, str)}
+    problems += [_unknown_key(k, infos) for k in values if k not in infos]
     kwargs: dict[str, Any] = {}
     for key, raw in values.items():
         if key not in infos:
@@ -210,15 +246,15 @@ def build_config(cls: type, values: Mapping[str, Any] | None = None, *, source: 
         try:
             kwargs[key] = _coerce(raw, infos[key].type)
         except _Bad as exc:
-            problems.append(f"{key}={raw!r}: {exc} (type {infos[key].type_name}); help: {infos[key].help}")
+            problems.append(f"{key}={short(raw)}: {exc} (type {infos[key].type_name}); help: {infos[key].help}")
             continue
         bad = _range_problem(infos[key], kwargs[key])
         if bad:
             problems.append(bad)
             del kwargs[key]
     cfg = cls(**kwargs)
-    if hasattr(cfg, "problems"):
-        problems.extend(cfg.problems())
+    if hasattr(cfg, "problems"):  # ill-typed fields kept their defaults above, so these checks are safe
+        problems.extend(clip(p, 400) for p in cfg.problems())
     if problems:
         raise ConfigError(cls.__name__, problems, source)
     return cfg
@@ -232,31 +268,99 @@ def parse_override(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+class BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses aliases (``*name``) and nesting deeper than :data:`MAX_YAML_DEPTH`.
+
+    Aliases are what a "billion laughs" document multiplies; qtrain configs never need them.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: D102 - see the class docstring
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in qtrain configs; "
+                                              "write the value out", self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"collections are nested more than {MAX_YAML_DEPTH} "
+                                                  "levels deep", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    return clip(f"{problem}{where}", 200)
+
+
+def load_yaml_text(text: str, source: str = "YAML text") -> Any:
+    """Parse one YAML document with :class:`BoundedLoader`.
+
+    Raises:
+        ValueError: not valid YAML, an alias, or too deep; one line naming ``source`` and the place.
+
+    Example:
+        >>> load_yaml_text("epochs: 3")
+        {'epochs': 3}
+    """
+    try:
+        return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - BoundedLoader is a SafeLoader
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{source} is not a valid qtrain YAML document: {_yaml_problem(exc)}") from None
+    except RecursionError:
+        raise ValueError(f"{source} is nested too deeply to read; a config is a flat key: value mapping") from None
+
+
 def apply_overrides(values: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Merge ``key=value`` strings into ``values``; each value is parsed as YAML (typed on build)."""
+    """Merge ``key=value`` strings into ``values``; each value is parsed as YAML (typed on build).
+
+    A value that is not valid YAML stays a string (and is typed, or refused, on build).
+    """
     merged = dict(values)
     for text in overrides:
         key, raw = parse_override(text)
         try:
-            merged[key] = yaml.safe_load(raw) if raw else ""
-        except yaml.YAMLError:
+            merged[key] = load_yaml_text(raw) if raw else ""
+        except ValueError:
             merged[key] = raw
     return merged
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML file that must hold a mapping (empty file -> ``{}``)."""
+    """A YAML file that must hold a mapping with string keys (empty file -> ``{}``).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: too large, not UTF-8, not valid YAML (aliases and deep nesting refused), not
+            a mapping, or a non-string key; one line naming the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+    with path.open("rb") as fh:
+        raw = fh.read(MAX_YAML_BYTES + 1)
+    if len(raw) > MAX_YAML_BYTES:
+        raise ValueError(f"config file {str(path)!r} is larger than {MAX_YAML_BYTES:,} bytes; a config is a short "
+                         "key: value file, check that you passed the right file")
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ValueError(f"config file {str(path)!r} is not valid YAML: {exc}") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"config file {str(path)!r} is not UTF-8 text (byte {exc.start}); pass a YAML file") from None
+    data = load_yaml_text(text, f"config file {str(path)!r}")
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ValueError(f"config file {str(path)!r} holds a {type(data).__name__}; expected a mapping of key: value")
+    bad = [short(k, 40) for k in data if not isinstance(k, str)]
+    if bad:
+        raise ValueError(f"config file {str(path)!r} has non-string keys {', '.join(bad[:5])} (a bare `~:` is the "
+                         "null key); keys must be config field names")
     return data
 
 
@@ -270,17 +374,31 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}
 
 
-def dump_config(cfg: Any, path: str | Path, header: str = "") -> None:
-    """Write the full config as YAML with an optional comment ``header`` (one or more lines)."""
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes repeated values out in full: the configs it writes must load with :class:`BoundedLoader`."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump_config(cfg: Any, path: str | Path, header: str = "") -> str:
+    """Write the full config as YAML with an optional comment ``header`` (one or more lines), atomically.
+
+    Returns:
+        The text written (callers record its checksum).
+    """
     text = "".join(f"# {line}\n" for line in header.splitlines() if header)
-    text += yaml.safe_dump(config_to_dict(cfg), sort_keys=False, default_flow_style=None)
-    Path(path).write_text(text)
+    text += yaml.dump(config_to_dict(cfg), Dumper=_NoAliasDumper, sort_keys=False, default_flow_style=None)
+    atomic_write_text(path, text)
+    return text
 
 
 def yaml_header(path: str | Path) -> list[str]:
     """The leading ``#`` comment lines of a YAML file, without the ``#``."""
     lines = []
-    for line in Path(path).read_text().splitlines():
+    with Path(path).open("rb") as fh:
+        text = fh.read(MAX_YAML_BYTES).decode("utf-8", errors="replace")
+    for line in text.splitlines():
         if not line.startswith("#"):
             break
         lines.append(line.lstrip("#").strip())

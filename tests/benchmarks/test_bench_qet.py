@@ -1,4 +1,4 @@
-"""benchmarks/bench_qet.py: merging the saved parts of a run split over processes (rows and seeds)."""
+"""benchmarks/papers/bench_qet.py: merging the saved parts of a run split over processes (rows and seeds)."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench_qet import merge_saved, target_lines
+from benchmarks.papers.bench_qet import merge_saved, target_lines
 
 META = {"n_per_key": 200, "epochs": 80, "patience": 30, "mlp_blocks": 4, "lr_plateau": 5, "wall_s": 60.0,
         "load": [1.0, 2.0]}

@@ -129,7 +129,8 @@ class _Exploit:
 
 def test_restricted_unpickler_refuses_arbitrary_globals(tmp_path: Path) -> None:
     (tmp_path / "evil").write_bytes(pickle.dumps({b"data": _Exploit(), b"labels": []}, protocol=2))
-    with pytest.raises(RefusedGlobal, match=r"^refused global (posix|os)\.system: a CIFAR-10 batch may only reference"):
+    with pytest.raises(RefusedGlobal, match=r"^CIFAR-10 batch .*evil.: refused global (posix|os)\.system: a CIFAR-10 "
+                                            r"batch may only reference"):
         read_cifar_python_batch(tmp_path / "evil")
 
 
@@ -181,6 +182,36 @@ def test_recipe_trains_on_cifar_format_synthetic_data(tmp_path: Path) -> None:
     m = res.summary["models"]["classical"]
     assert m["params"]["trainable"] == 285226 and m["steps"] == 2 and res.summary["family"] == "cifar10"
     assert 0.0 <= m["test_acc"] <= 1.0 and m["gap"] == pytest.approx(m["train_acc"] - m["test_acc"])
+
+
+def test_synthetic_set_is_bounded_before_allocation(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"^n_train=1000000000: a synthetic CIFAR-10 set needs 5 <= n_train "
+                                         r"<= 50,000 "):
+        write_synthetic_cifar10(tmp_path, 10**9, 10)
+    with pytest.raises(ValueError, match=r"^n=60001 synthetic CIFAR images: must be an integer in 1\.\.60,000"):
+        synthetic_cifar_images(60_001, 0)
+    assert list(tmp_path.iterdir()) == []
+    # generated in chunks of 2,000 images, the set equals the one-batch generation it replaced: these sums
+    # were recorded from the one-batch code (commit a5909c2) for n=2,100 (two chunks), seed 3
+    x, _ = synthetic_cifar_images(2_100, 3)
+    assert int(x.sum(dtype=torch.int64)) == 822989091
+    assert int((x.to(torch.int64) * torch.arange(3072).view(1, 3, 32, 32)).sum()) == 1263678209056
+
+
+def test_cifar_synthetic_run_with_a_billion_images_stops_before_allocating(tmp_path: Path) -> None:
+    # under a 2 GiB address-space limit: the run used to grow to 14.8 GB before failing
+    import subprocess
+
+    code = ("import resource, sys\nresource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+            "from qtrain.cli import main\n"
+            "sys.exit(main(['run', 'qt_image', '--preset', 'cifar_synthetic_smoke', '--set', 'n_train=1000000000', "
+            f"'--out', {str(tmp_path)!r}, '--quiet']))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                         env={"PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), "PATH": "/usr/bin:/bin",
+                              "OMP_NUM_THREADS": "1", "HOME": str(tmp_path)})
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert res.stderr.startswith("qtrain run: error: n_train=1000000000: a synthetic CIFAR-10 set needs 5 <= n_train "
+                                 "<= 50,000") and res.stderr.count("\n") == 1
 
 
 def test_recipe_checks_dataset_sizes() -> None:

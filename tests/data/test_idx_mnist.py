@@ -132,8 +132,8 @@ def test_idx_truncated_data_and_header(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"has 8 bytes, fewer than its 16-byte header"):
         read_idx_images(short)
     broken = tmp_path / "broken.gz"
-    broken.write_bytes(gzip.compress(b"\x00" * 100)[:20])
-    with pytest.raises(ValueError, match=r"truncated or corrupt gzip file"):
+    broken.write_bytes(gzip.compress(struct.pack(">IIII", 2051, 2, 28, 28) + bytes(2 * 784))[:30])
+    with pytest.raises(ValueError, match=r"broken\.gz' is a truncated or corrupt gzip file \(.*\); download it again"):
         read_idx_images(broken)
 
 
@@ -146,3 +146,43 @@ def test_idx_count_mismatch_and_missing_files(tmp_path: Path) -> None:
         load_idx_split(tmp_path, "test")
     with pytest.raises(ValueError, match=r"split='val' is unknown; use one of \['test', 'train'\]"):
         load_idx_split(tmp_path, "val")
+
+
+# ----------------------------------------------------------------------------- hostile IDX files (issue 13)
+def test_idx_dimensions_are_multiplied_exactly(tmp_path: Path) -> None:
+    # 2**22 cubed = 2**66 wraps to 0 in int64: the old reader accepted the empty body as 2**66 bytes of images
+    p = write_idx(tmp_path / "wrap", 2051, (1 << 22, 1 << 22, 1 << 22), b"", gz=False)
+    with pytest.raises(ValueError, match=r"declares shape \(4194304, 4194304, 4194304\) = "
+                                         r"73,786,976,294,838,206,464 bytes; every dimension must be >= 1 and the data "
+                                         r"at most 1,073,741,824 bytes; the header is corrupt"):
+        read_idx_images(p)
+    with pytest.raises(ValueError, match=r"declares shape \(0, 28, 28\) = 0 bytes; every dimension must be >= 1"):
+        read_idx_images(write_idx(tmp_path / "zero", 2051, (0, 28, 28), b"", gz=True))
+
+
+def test_gzip_bomb_is_not_decompressed(tmp_path: Path) -> None:
+    # 4,000 gzip members of 1 MiB of zeros each (4 GiB once inflated) in ~4 MB: the reader stops after
+    # the header (bad magic) or one byte past the declared size, so memory stays small
+    zeros = gzip.compress(bytes(1 << 20), mtime=0)
+    for head, message in ((struct.pack(">IIII", 0, 0, 0, 0), r"has magic number 0 \(not IDX\)"),
+                          (struct.pack(">IIII", 2051, 1, 28, 28), r"declares shape \(1, 28, 28\) = 784 bytes of data "
+                                                                  r"but holds 785")):
+        path = tmp_path / "bomb.gz"
+        path.write_bytes(gzip.compress(head, mtime=0) + zeros * 4000)
+        with pytest.raises(ValueError, match=message):
+            read_idx_images(path)
+
+
+def test_idx_split_checks_labels_and_image_size(tmp_path: Path) -> None:
+    imgs = np.zeros((3, 28, 28), np.uint8)
+    write_idx(tmp_path / "train-images-idx3-ubyte", 2051, imgs.shape, imgs.tobytes(), gz=False)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", 2049, (3,), bytes([0, 200, 1]), gz=False)
+    with pytest.raises(ValueError, match=r"IDX labels file '.*train-labels-idx1-ubyte' holds labels up to 200; the "
+                                         r"models have 10 classes \(0\.\.9\); the file is corrupt or not MNIST-format"):
+        load_idx_split(tmp_path, "train")
+    (tmp_path / "train-images-idx3-ubyte").unlink()
+    write_idx(tmp_path / "train-images-idx3-ubyte", 2051, (3, 32, 32), bytes(3 * 1024), gz=True)
+    with pytest.raises(ValueError, match=r"IDX images file '.*train-images-idx3-ubyte\.gz' holds \(32, 32\) images; "
+                                         r"the models take \(28, 28\) \(MNIST format\)"):
+        load_idx_split(tmp_path, "train")
+    assert tuple(load_idx_split(tmp_path, "train", image_shape=None, n_classes=None).tensors[0].shape) == (3, 32, 32)

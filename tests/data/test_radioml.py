@@ -251,3 +251,36 @@ def test_clean_fsk_envelope_and_snr():
         assert abs(measured.mean() - 10) < 0.5, (mod, measured.mean())
     _, noise = generate_key("QPSK", 4, 400, components=True)  # legacy: power 2 * 10**(-snr/5)
     assert abs((np.abs(noise) ** 2).mean() / (2 * 10 ** (-4 / 5)) - 1) < 0.03
+
+
+# ----------------------------------------------------------------------------- hostile files and caches (issue 13)
+def test_damaged_files_end_in_one_value_error(tmp_path):
+    blob = write_rml_pickle(_tiny_dict(), tmp_path / "good.pkl").read_bytes()
+    for name, data in (("cut.pkl", blob[: len(blob) // 3]), ("empty.pkl", b""), ("junk.pkl", b"\x80\x02junk")):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match=rf"^RadioML file '.*{name}' is truncated or not a RadioML pickle "
+                                             r"\(.*\); copy the file again$"):
+            load_radioml(tmp_path / name)
+    (tmp_path / "RML2016.10a.tar.bz2").write_bytes(b"BZh9" + os.urandom(64))
+    with pytest.raises(ValueError, match=r"RML2016\.10a\.tar\.bz2' is truncated or not a RadioML pickle"):
+        load_radioml(tmp_path / "RML2016.10a.tar.bz2")
+
+
+def test_unknown_modulations_are_refused_before_training(tmp_path):
+    d = _tiny_dict(n=2, snrs=(0,))
+    d[("OOK", 0)] = d[("BPSK", 0)].copy()  # a 12th class the 11-output models cannot learn
+    with pytest.raises(ValueError, match=r"has 12 modulations, \['OOK'\] not among the RadioML 2016 ones"):
+        load_radioml(write_rml_pickle(d, tmp_path / "twelve.pkl"))
+
+
+def test_truncated_cache_is_regenerated(tmp_path):
+    path = tmp_path / "cache.npz"
+    first = gen.load_or_generate(path, 2, snrs=[0], mods=["BPSK"], seed=1)
+    path.write_bytes(path.read_bytes()[:100])  # a kill mid-write of a non-atomic copy, or a damaged disk
+    with pytest.raises(ValueError, match=r"cache\.npz' is not a readable \.npz file"):
+        load_npz(path)
+    (tmp_path / f".cache.npz.{2**22 + 12345}.ab.tmp").write_bytes(b"left by a killed writer")
+    again = gen.load_or_generate(path, 2, snrs=[0], mods=["BPSK"], seed=1)
+    np.testing.assert_array_equal(first[("BPSK", 0)], again[("BPSK", 0)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.npz"]
+    np.testing.assert_array_equal(load_npz(path)[("BPSK", 0)], first[("BPSK", 0)])

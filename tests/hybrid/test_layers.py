@@ -1,4 +1,4 @@
-"""QuantumLayer (dense reference, batch dims, gradients), the QCML baseline's counts, finite-shot QT."""
+"""QuantumLayer (dense reference, batch dims, gradients), the QCML baseline's counts."""
 from __future__ import annotations
 
 import copy
@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from qtrain.hybrid import QCML, QCML_PARAMS, QuantumLayer, qcml_circuit, use_shots
-from qtrain.qt import QuantumTrain, count_parameters
+from qtrain.hybrid import QCML, QCML_PARAMS, QuantumLayer, qcml_circuit
+from qtrain.qt import count_parameters
 
 torch.set_num_threads(1)
 
@@ -158,35 +158,3 @@ def test_qcml_forward_and_every_parameter_gets_a_gradient() -> None:
     assert all(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in m.parameters())
     with pytest.raises(ValueError, match=r"^family='svhn' is unknown; use one of \['cifar10', 'mnist'\]"):
         QCML("svhn")
-
-
-# ----------------------------------------------------------------------------- finite-shot Quantum-Train
-def test_use_shots_makes_generation_an_estimate_with_shift_gradients() -> None:
-    torch.manual_seed(5)
-    qt = QuantumTrain(nn.Linear(3, 2), blocks=1, diff_method="parameter_shift", calibrate=False)
-    use_shots(qt, 1000)
-    p = qt.generator.probs().detach()
-    assert p.shape == (8,) and float((p * 1000 - (p * 1000).round()).abs().max()) < 1e-3
-    qt(torch.randn(4, 3)).sum().backward()
-    assert qt.generator.qnn_weights.grad is not None and torch.isfinite(qt.generator.qnn_weights.grad).all()
-    with pytest.raises(ValueError, match=r"^shots=10 needs diff_method='parameter_shift' but the generator uses "
-                                         r"'adjoint'"):
-        use_shots(QuantumTrain(nn.Linear(3, 2), blocks=1, calibrate=False), 10)
-    with pytest.raises(ValueError, match=r"^shots=0 must be a positive integer"):
-        use_shots(qt, 0)
-
-
-def test_recipe_shots_switch_every_qnn_to_parameter_shift() -> None:
-    from qtrain import recipes
-    from qtrain.hybrid import ShotParameterGenerator
-    from qtrain.recipes.quantum_train.qt_image import build_model
-    from qtrain.sim import DiffMethod
-
-    cfg = recipes.load_config("qt_image", "mnist_qt16", ["shots=1000", "diff_method=adjoint"])
-    assert cfg.qnn_diff_method == "parameter_shift"
-    qt = build_model(cfg, "qt")
-    assert isinstance(qt.generator, ShotParameterGenerator) and qt.generator.shots == 1000
-    assert qt.generator.diff_method is DiffMethod.PARAMETER_SHIFT
-    qcml = build_model(cfg, "qcml")
-    assert (qcml.qnn.shots, qcml.qnn.diff_method) == (1000, DiffMethod.PARAMETER_SHIFT)
-    assert count_parameters(qt).trainable == 457

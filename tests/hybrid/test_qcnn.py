@@ -1,4 +1,4 @@
-"""QCNN layer (qtrain.hybrid.qcnn) and zero-noise extrapolation (qtrain.wireless.zne)."""
+"""QCNN layer (qtrain.hybrid.qcnn) and zero-noise extrapolation (qtrain.sim.mitigation)."""
 from __future__ import annotations
 
 import pytest
@@ -7,7 +7,7 @@ import torch
 from qtrain.hybrid.qcnn import CONV_ANSATZE, QCNN, conv_layout, qcnn_circuit
 from qtrain.sim import Circuit, DensityMatrixCircuit
 from qtrain.sim.noise import Depolarizing, NoiseModel
-from qtrain.wireless.zne import extrapolate, richardson_weights, zne
+from qtrain.sim.mitigation import extrapolate, richardson_weights, zne
 
 torch.set_num_threads(1)
 

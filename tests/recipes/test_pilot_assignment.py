@@ -1,4 +1,4 @@
-"""Learned pilot assignment (qtrain.wireless.learning) and the pilot_assignment recipe through the CLI."""
+"""Learned pilot assignment (qtrain.recipes.hqcnn_pilot.assigners) and the pilot_assignment recipe through the CLI."""
 from __future__ import annotations
 
 import contextlib
@@ -13,10 +13,12 @@ from qtrain.cli import main
 from qtrain.recipes import registry
 from qtrain.recipes.hqcnn_pilot.pilot_assignment import PilotConfig
 from qtrain.config import yaml_header
-from qtrain.wireless import (PAPER_TABLE_II, TABLE_II, SystemConfig, make_scenarios, master_ap_pilots, soft_sum_rate,
-                             sum_rate, table2_config)
-from qtrain.wireless.learning import (ASSIGNERS, build_assigner, evaluate_assigner, feature_stats, fit, hqcnn_total,
-                                      matched_width, param_counts, supervised_loss, unsupervised_loss)
+from qtrain.recipes.hqcnn_pilot.assigners import (ASSIGNERS, build_assigner, evaluate_assigner, feature_stats, fit,
+                                                  hqcnn_total, matched_width, param_counts, supervised_loss,
+                                                  unsupervised_loss)
+from qtrain.recipes.hqcnn_pilot.paper import PAPER_TABLE_II
+from qtrain.wireless import (TABLE_II, SystemConfig, make_scenarios, master_ap_pilots, soft_sum_rate, sum_rate,
+                             table2_config)
 
 torch.set_num_threads(1)
 CFG = SystemConfig(M=10, L=2, K=6, tau_p=3)

@@ -65,7 +65,8 @@ def test_exported_model_equals_the_quantum_train_model(cli_run: tuple[Path, str]
     run_dir = cli_run[0]
     cfg = load_config_file(QTImageConfig, run_dir / "config.yaml")
     qt = build_model(cfg, "qt")
-    qt.load_state_dict(load_checkpoint(run_dir / "checkpoints" / "qt" / "last.pt")["model"])
+    assert cfg.select == "best_val"  # the fast protocol exports the best-validation (EMA) weights
+    qt.load_state_dict(load_checkpoint(run_dir / "checkpoints" / "qt" / "best.pt")["model"])
     plain = MnistCNN(relu=cfg.relu)
     plain.load_state_dict(load_file(run_dir / "model.safetensors"))
     x = load_image_splits("mnist5k", 10, 0, 50, seed=0).test.tensors[0]
@@ -124,8 +125,8 @@ GOLDEN = {"classical": [2.278945, 2.231625, 2.277907], "qt": [3.238632, 2.294282
 
 def test_golden_first_losses(tmp_path: Path) -> None:
     losses: dict[str, list[float]] = {"classical": [], "qt": []}
-    res = recipes.run("qt_image", "mnist_qt16", ["max_steps=3", "n_train=128", "n_test=100", "batch_size=32",
-                                                 "plots=false", "lr=1e-2", "num_threads=1"],
+    res = recipes.run("qt_image", "mnist_qt16", ["protocol=paper", "max_steps=3", "n_train=128", "n_test=100",
+                                                 "batch_size=32", "plots=false", "lr=1e-2", "num_threads=1"],
                       out=tmp_path, quiet=True, on_step=lambda tag, step, loss: losses[tag].append(loss))
     for tag, want in GOLDEN.items():
         torch.testing.assert_close(torch.tensor(losses[tag]), torch.tensor(want), rtol=0, atol=1e-4)

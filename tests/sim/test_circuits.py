@@ -6,11 +6,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from reference import reference_state
 
 from qtrain.sim import GATES, Circuit, DiffMethod, Engine, Input, ansatz, get_gate
-from qtrain.sim.native_exec import native_available
+from qtrain.sim.engines import native_available
 from qtrain.sim.program import LayerStage, MonomialStage
-from reference import reference_state
 
 S2 = 1 / math.sqrt(2)
 X = np.array([[0, 1], [1, 0]], dtype=complex)
@@ -149,7 +149,7 @@ def test_compile_fuses_layers_and_cnot_chains() -> None:
     for q in range(6):
         acc = acc ^ bits[q]
         out = out | (acc << (5 - q))
-    assert torch.equal(stages[1].index[out], k)
+    assert torch.equal(stages[1].index_tensor(torch.device("cpu"))[out], k)
     c = Circuit(2).rx(0, 0).ry(0, 1).rz(0, 2).h(1)
     st = c.compile().program.stages
     assert len(st) == 1 and st[0].index.shape == (3, 2)  # three gates on wire 0 fused into one matrix
@@ -225,7 +225,7 @@ def test_engine_is_chosen_per_circuit_and_batch() -> None:
     assert ansatz.ry_cnot(12, 1).compile(engine="gates").engine_for(64) is Engine.GATES
     with pytest.raises(ValueError, match="engine='blocks' runs circuits of shared single-qubit gates"):
         ansatz.u3_cu3(4, 1).compile(engine="blocks")
-    with pytest.raises(ValueError, match=r"engine='fast' is not supported; use one of \['auto', 'gates', 'blocks', 'stages'\]"):
+    with pytest.raises(ValueError, match=r"engine='fast' is not supported; use one of \['auto', 'gates', 'blocks', 'stages', 'triton'\]"):
         ansatz.u3_cu3(4, 1).compile(engine="fast")
 
 

@@ -1,7 +1,6 @@
 """Tests of the optional native kernels (qtrain.sim._native) against plain torch references."""
 from __future__ import annotations
 
-import itertools
 import random
 
 import pytest
@@ -223,17 +222,21 @@ def test_cnot_chain_index_matches_gates(n):
         assert int(cnot_chain_index(n)[new]) == old
 
 
-def _random_linear_index(n, rng):
-    while True:
-        cols = [rng.randrange(1 << n) for _ in range(n)]
-        if nt._gf2_inverse(cols, n) is not None:
-            break
-    c = rng.randrange(1 << n)
+def _affine_index(n, c, cols):
+    """index[k] = c ^ XOR_{j: bit j of k} cols[j] (int64, length 2**n)."""
     k = torch.arange(1 << n, dtype=torch.int64)
     idx = torch.full((1 << n,), c, dtype=torch.int64)
     for j, col in enumerate(cols):
         idx ^= ((k >> j) & 1) * col
     return idx
+
+
+def _random_linear_index(n, rng):
+    """A random invertible affine map (rejection sampling: a bijection of the 2**n indices)."""
+    while True:
+        idx = _affine_index(n, rng.randrange(1 << n), [rng.randrange(1 << n) for _ in range(n)])
+        if torch.unique(idx).numel() == 1 << n:
+            return idx
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
@@ -290,78 +293,71 @@ def test_perm_plan_cache_invalidation():
     assert not nt.perm_plan(idx).linear
 
 
-# --------------------------------------------------------------------------------------
-# diag_apply_
-# --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("dtype", DTYPES, ids=str)
-@pytest.mark.parametrize("n", [1, 4, 9, 12])
-def test_diag_apply(dtype, n):
-    gen = torch.Generator().manual_seed(n)
-    B = 3
-    dtypes = [dtype] + ([{torch.complex64: torch.float32, torch.complex128: torch.float64}[dtype]]
-                        if dtype.is_complex else [])
-    for ddt, per_sample in itertools.product(dtypes, (False, True)):
-        st = rand_state(B, n, dtype, gen)
-        d = rand_state(B if per_sample else 1, n, ddt, gen)
-        if not per_sample:
-            d = d[0]
-        exp = st * d
-        for nth in (1, 2):
-            got = st.clone()
-            nt.diag_apply_(got, d, nthreads=nth)
-            torch.testing.assert_close(got, exp, atol=ATOL[dtype], rtol=0)
+@pytest.mark.parametrize("n", [1, 2, 5, 9, 13])
+def test_affine_inverse_equals_argsort(n):
+    """The GF(2) inverse (in C) against its pure-torch twin: the inverse of a gather map is its argsort."""
+    rng = random.Random(300 + n)
+    for _ in range(4):
+        idx = _random_linear_index(n, rng)
+        inv = nt.perm_plan(idx).inverse()
+        assert inv.linear and inv.index is None
+        assert torch.equal(inv.index_tensor(), torch.argsort(idx))
+
+
+def test_inverse_of_a_singular_map_raises():
+    singular = nt.PermPlan(3, True, 5, (1, 1, 4), None)  # two equal columns: not a bijection
+    with pytest.raises(ValueError, match="permutation is not invertible"):
+        singular.inverse()
+    gather = nt.perm_plan(torch.tensor([0, 0, 1, 2, 3, 4, 5, 6]))
+    with pytest.raises(ValueError, match="permutation is not invertible"):
+        gather.inverse()
+
+
+def test_python_constants_match_the_extension():
+    d = nt.info()
+    assert (d["max_qubits"], d["block_record"]) == (nt.MAX_QUBITS, nt.BLOCK_RECORD)
 
 
 # --------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------
-def test_bad_inputs():
-    st = torch.zeros(2, 8)
-    m = torch.eye(2).expand(2, 2, 2).contiguous()
-    with pytest.raises(ValueError):
-        nt.layer_apply_(st.to(torch.int32), [0, 1], m)  # dtype
-    with pytest.raises(ValueError):
-        nt.layer_apply_(st, [0, 1], m.double())  # mats dtype mismatch
-    with pytest.raises(ValueError):
-        nt.layer_apply_(torch.zeros(8, 2).t(), [0, 1], m)  # non-contiguous
-    with pytest.raises(ValueError):
-        nt.layer_apply_(st, [0, 3], m)  # wire out of range
-    with pytest.raises(ValueError):
-        nt.layer_apply_(st, [0, -1], m)
-    with pytest.raises(ValueError):
-        nt.layer_apply_(st, [1, 1], m)  # repeated wire
-    with pytest.raises(ValueError):
-        nt.layer_apply_(st, [0], m)  # shape mismatch
-    with pytest.raises(ValueError):
-        nt.layer_apply_(st, [0, 1], torch.zeros(3, 2, 2, 2))  # batch mismatch
-    with pytest.raises(ValueError):
-        nt.layer_apply_(torch.zeros(2, 6), [0], m[:1])  # not a power of two
-    with pytest.raises(ValueError):
-        nt.layer_apply_(torch.zeros(8), [0], m[:1])  # 1-D
-    with pytest.raises(ValueError):
-        nt.layer_apply_(torch.zeros(2, 8, dtype=torch.complex64).conj(), [0], m[:1].cfloat())
-    with pytest.raises(ValueError):
-        nt.layer_adjoint_(st, torch.zeros(2, 8, dtype=torch.float64), [0, 1], m)
-    with pytest.raises(ValueError):
-        nt.layer_adjoint_(st, torch.zeros(1, 8), [0, 1], m)
-    with pytest.raises(ValueError):
-        nt.layer_adjoint_(st, st, [0, 1], m)  # aliasing
-    with pytest.raises(ValueError):
-        nt.permute(st, torch.arange(4))  # length
-    with pytest.raises(ValueError):
-        nt.permute(st, torch.arange(8).float())  # index dtype
-    with pytest.raises(ValueError):
-        nt.permute(st, torch.tensor([0, 1, 2, 3, 4, 5, 6, 8]))  # index out of range
-    with pytest.raises(ValueError):
-        nt.permute(st, torch.arange(8), out=st)  # overlap
-    with pytest.raises(ValueError):
-        nt.permute(st, torch.arange(8), out=torch.empty(2, 8, dtype=torch.float64))
-    with pytest.raises(ValueError):
-        nt.diag_apply_(st, torch.ones(4))
-    with pytest.raises(ValueError):
-        nt.diag_apply_(st, torch.ones(8, dtype=torch.complex64))  # complex d on real state
-    with pytest.raises(ValueError):
-        nt.diag_apply_(st, torch.ones(3, 8))
+_ST = torch.zeros(2, 8)
+_M = torch.eye(2).expand(2, 2, 2).contiguous()
+BAD_CALLS = [
+    (lambda: nt.layer_apply_(_ST.to(torch.int32), [0, 1], _M),
+     r"state must be float32/float64/complex64/complex128, got torch.int32"),
+    (lambda: nt.layer_apply_(_ST, [0, 1], _M.double()), r"mats dtype torch.float64 does not match state dtype"),
+    (lambda: nt.layer_apply_(torch.zeros(8, 2).t(), [0, 1], _M), r"state must be contiguous"),
+    (lambda: nt.layer_apply_(_ST, [0, 3], _M), r"wire 3 out of range for 3 qubits"),
+    (lambda: nt.layer_apply_(_ST, [0, -1], _M), r"wire -1 out of range for 3 qubits"),
+    (lambda: nt.layer_apply_(_ST, [1, 1], _M), r"wire 1 given twice"),
+    (lambda: nt.layer_apply_(_ST, [2, 0, 2], torch.zeros(3, 2, 2)), r"wire 2 given twice"),
+    (lambda: nt.layer_apply_(_ST, [0, 1, 2, 0], torch.zeros(4, 2, 2)), r"4 wires given for a 3-qubit state"),
+    (lambda: nt.layer_apply_(_ST, [0], _M), r"mats must have shape \(1, 2, 2\) or \(2, 1, 2, 2\), got \(2, 2, 2\)"),
+    (lambda: nt.layer_apply_(_ST, [0, 1], torch.zeros(3, 2, 2, 2)), r"got \(3, 2, 2, 2\)"),
+    (lambda: nt.layer_apply_(torch.zeros(2, 6), [0], _M[:1]), r"state.shape\[1\] must be a power of two, got 6"),
+    (lambda: nt.layer_apply_(torch.zeros(8), [0], _M[:1]), r"state must have shape \(B, 2\*\*n\), got \(8,\)"),
+    (lambda: nt.layer_apply_(torch.zeros(2, 8, dtype=torch.complex64).conj(), [0], _M[:1].cfloat()),
+     r"state has a lazy conj/neg bit"),
+    (lambda: nt.layer_adjoint_(_ST, torch.zeros(2, 8, dtype=torch.float64), [0, 1], _M),
+     r"psi and g must have the same shape and dtype"),
+    (lambda: nt.layer_adjoint_(_ST, torch.zeros(1, 8), [0, 1], _M), r"psi and g must have the same shape and dtype"),
+    (lambda: nt.layer_adjoint_(_ST, _ST, [0, 1], _M), r"psi and g must not share memory"),
+    (lambda: nt.permute(_ST, torch.arange(4)), r"index is for 2 qubits but state has 3"),
+    (lambda: nt.permute(_ST, torch.arange(8).float()), r"index must be int64 or int32, got torch.float32"),
+    (lambda: nt.permute(_ST, torch.tensor([0, 1, 2, 3, 4, 5, 6, 8])), r"index value 8 out of range \[0, 8\)"),
+    (lambda: nt.permute(_ST, torch.tensor([0, 1, 2, -3, 4, 5, 6, 7], dtype=torch.int32)),
+     r"index value -3 out of range \[0, 8\)"),
+    (lambda: nt.permute(_ST, torch.arange(8), out=_ST), r"out must not overlap state"),
+    (lambda: nt.permute(_ST, torch.arange(8), out=torch.empty(2, 8, dtype=torch.float64)), r"out must match state"),
+]
+
+
+@pytest.mark.parametrize("case", range(len(BAD_CALLS)))
+def test_bad_inputs(case):
+    call, match = BAD_CALLS[case]
+    with pytest.raises(ValueError, match=match):
+        call()
 
 
 def test_empty_layers():
@@ -538,13 +534,13 @@ def test_fused_bad_inputs():
     st = torch.zeros(1, 16)
     m = torch.eye(2).expand(4, 2, 2).contiguous()
     idx = cnot_chain_index(4)
-    with pytest.raises(ValueError):
-        nt.layer_apply_permute(st, range(4), m, idx, out=st)  # overlap
-    with pytest.raises(ValueError):
-        nt.layer_apply_permute(st, range(4), m, cnot_chain_index(3))  # size
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="out must not overlap state"):
+        nt.layer_apply_permute(st, range(4), m, idx, out=st)
+    with pytest.raises(ValueError, match="index is for 3 qubits but state has 4"):
+        nt.layer_apply_permute(st, range(4), m, cnot_chain_index(3))
+    with pytest.raises(ValueError, match="psi_out and g_out must not overlap each other, psi or g"):
         nt.permute_layer_adjoint(st, st.clone(), idx, range(4), m, psi_out=st)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="psi and g must have the same shape and dtype"):
         nt.permute_layer_adjoint(st, torch.zeros(1, 16, dtype=torch.float64), idx, range(4), m)
 
 
@@ -686,3 +682,80 @@ def test_gate_program_adjoint_is_thread_count_invariant():
         out.append((psi, g, grads[0], grads[2]))
     for a, b in zip(*out):
         torch.testing.assert_close(a, b, atol=1e-12, rtol=0)
+
+
+# --------------------------------------------------------------------------------------
+# block programs
+# --------------------------------------------------------------------------------------
+def _block_program(n, nblocks, dtype, gen, rng):
+    """Random block program: forward and adjoint records, packed matrices, and the blocks as
+    (wires, gather index or None, first matrix row) for the torch twin."""
+    fwd, inv, mats, blocks, off = [], [], [], [], 0
+    for b in range(nblocks):
+        kind = (3, 1, 2)[b % 3]
+        wires = rng.sample(range(n), rng.randint(1, n)) if kind & 1 else []
+        idx = _random_linear_index(n, rng) if kind & 2 else None
+        for out, index in ((fwd, idx), (inv, None if idx is None else torch.argsort(idx))):
+            r = [0] * nt.BLOCK_RECORD
+            r[0], r[1], r[2] = kind, len(wires), off
+            r[4:4 + len(wires)] = [n - 1 - w for w in wires]
+            if index is not None:
+                plan = nt.perm_plan(index)
+                r[3] = plan.const
+                r[4 + nt.MAX_QUBITS:4 + nt.MAX_QUBITS + n] = list(plan.cols)
+            out.append(r)
+        mats.append(rand_unitaries((len(wires),), dtype, gen))
+        blocks.append((wires, idx, off))
+        off += len(wires)
+    return torch.tensor(fwd, dtype=torch.int64), torch.tensor(inv, dtype=torch.int64), torch.cat(mats), blocks
+
+
+def _ref_blocks(x, blocks, mats, n):
+    for wires, idx, off in blocks:
+        if wires:
+            x = ref_layer(x, wires, mats[off:off + len(wires)], n)
+        if idx is not None:
+            x = x[:, idx]
+    return x
+
+
+@pytest.mark.parametrize("fuse", [0, 1])
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("n", [2, 7, 14])
+def test_block_program_matches_torch(n, dtype, fuse, tuning):
+    """blocks_forward against the torch twin; blocks_adjoint against torch autograd."""
+    tuning(fuse=fuse)  # 1: layer + permutation blocks fused into one sweep
+    gen = torch.Generator().manual_seed(40 + n)
+    rng = random.Random(n)
+    wdt = torch.complex128 if dtype.is_complex else torch.float64
+    tol = 1e-4 if dtype in (torch.float32, torch.complex64) else 1e-11
+    fwd, inv, mats, blocks = _block_program(n, 6, dtype, gen, rng)
+    psi_in = rand_state(2, n, dtype, gen).to(wdt).requires_grad_(True)  # exactly representable in dtype
+    mats_w = mats.to(wdt).requires_grad_(True)
+    out = _ref_blocks(psi_in, blocks, mats_w, n)
+    w = rand_state(2, n, wdt, gen)
+    ((w.conj() * out).real.sum() if dtype.is_complex else (w * out).sum()).backward()
+    for nth in (1, 2):
+        st, spare = psi_in.detach().to(dtype).clone(), torch.empty(2, 1 << n, dtype=dtype)
+        which = nt.blocks_forward(st, spare, fwd, mats, nthreads=nth)
+        torch.testing.assert_close((spare if which else st).to(wdt), out.detach(), atol=tol, rtol=0)
+        psi, g = out.detach().to(dtype).clone(), w.to(dtype).clone()
+        p2, g2, cross = torch.empty_like(psi), torch.empty_like(psi), torch.empty_like(mats)
+        which = nt.blocks_adjoint(psi, g, p2, g2, inv, mats, cross, nthreads=nth)
+        torch.testing.assert_close((p2 if which else psi).to(wdt), psi_in.detach(), atol=tol, rtol=0)
+        torch.testing.assert_close((g2 if which else g).to(wdt), psi_in.grad, atol=tol, rtol=0)
+        torch.testing.assert_close(cross.to(wdt) @ mats_w.detach(), mats_w.grad, atol=tol, rtol=0)
+
+
+def test_block_program_rejects_bad_records():
+    st, spare = torch.zeros(1, 8), torch.zeros(1, 8)
+    mats = torch.eye(2).expand(2, 2, 2).contiguous()
+    good = [1, 2, 0, 0] + [0, 1] + [0] * (nt.BLOCK_RECORD - 6)
+    for bad, block in (([4] + good[1:], 0), (good[:4] + [1, 1] + good[6:], 1), (good[:2] + [1] + good[3:], 1)):
+        desc = torch.tensor([good, bad] if block else [bad, good], dtype=torch.int64)
+        with pytest.raises(ValueError, match=rf"blocks_forward: block {block} is invalid"):
+            nt.blocks_forward(st, spare, desc, mats)
+        with pytest.raises(ValueError, match=rf"blocks_adjoint: block {block} is invalid"):
+            nt.blocks_adjoint(st, st.clone(), spare, spare.clone(), desc, mats, torch.empty_like(mats))
+    with pytest.raises(ValueError, match=r"desc must be a contiguous int64 tensor of shape \(nblocks, 100\)"):
+        nt.blocks_forward(st, spare, torch.zeros(1, 99, dtype=torch.int64), mats)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from qtrain.wireless import (METHODS, PAPER_TABLE_II, TABLE_II, RateModel, SystemConfig, assign_pilots,
-                             compare_methods, copilot_matrix, estimation_quality, exhaustive_pilots, format_table2,
+from qtrain.recipes.hqcnn_pilot.paper import PAPER_TABLE_II, format_table2
+from qtrain.wireless import (METHODS, TABLE_II, RateModel, SystemConfig, assign_pilots,
+                             compare_methods, copilot_matrix, estimation_quality, exhaustive_pilots,
                              iter_partition_chunks, local_search_pilots, location_pilots, make_scenarios,
                              master_ap_pilots, n_partitions, path_loss_db, power_control, restricted_growth_strings,
                              run_table2, scenario_cache_path, sinr_terms, soft_sum_rate, stirling2, sum_rate,
@@ -388,8 +389,8 @@ def test_bad_inputs_raise(small_scen):
 
 
 def test_pilot_bench_scripts_ratios_and_local_search_gap() -> None:
-    from benchmarks.bench_pilot import paper_ratio
-    from benchmarks.bench_pilot_heuristics import bench_row
+    from benchmarks.papers.bench_pilot import paper_ratio
+    from benchmarks.papers.bench_pilot_heuristics import bench_row
 
     assert paper_ratio("small_K6", "hqcnn", "exhaustive") == pytest.approx(18.08 / 18.43)
     assert paper_ratio("medium_M40", "hqcnn", "location") == pytest.approx(124.56 / 102.31)  # paper's best: greedy
@@ -400,3 +401,93 @@ def test_pilot_bench_scripts_ratios_and_local_search_gap() -> None:
     assert all(v <= full["mean"]["exhaustive"] + 1e-9 for v in full["mean"].values())
     sub = bench_row("small_K6", "closed_form", n=6, seed=3, limit=100, subset=2)  # 122 partitions > 100
     assert "exhaustive" not in sub["mean"] and sub["ls_n"] == 2 and 0 <= sub["ls_gap"] < 0.05
+
+
+# ---- hostile inputs (issue 13) ------------------------------------------------------------------
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1e-9, 3.0])
+def test_beta_outside_zero_one_is_refused_everywhere(small_scen, bad):
+    beta = small_scen.beta.clone()
+    beta[2, 4, 1] = bad
+    pilots = torch.zeros(20, 6, dtype=torch.long)
+    message = (rf"^beta holds 1 value outside \[0, 1\] \(e\.g\. {bad!r}\); large-scale fading is a finite linear power "
+               r"gain 0 <= beta <= 1 \(pass 10\*\*\(dB/10\), not dB, and no NaN\)$")
+    for call in (lambda: sum_rate(beta, pilots, SMALL), lambda: exhaustive_pilots(beta, SMALL),
+                 lambda: master_ap_pilots(beta, SMALL), lambda: local_search_pilots(beta, SMALL),
+                 lambda: batched_user_rates(beta, pilots[:, None], SMALL),
+                 lambda: soft_sum_rate(beta, torch.full((20, 6, 3), 1 / 3, dtype=torch.float64), SMALL)):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+@pytest.mark.parametrize("cfg", [SMALL, COMPAT])
+def test_zero_beta_takes_the_finite_limit(small_scen, cfg):
+    beta = small_scen.beta[:4].clone()
+    beta[0, :, 2] = 0.0  # user 2 heard by no AP
+    beta[1, 3, :] = 0.0  # AP 3 hears no user
+    beta[2, 5, 1] = 0.0  # one link
+    tiny = torch.where(beta == 0, torch.full_like(beta, 1e-30), beta)  # the limit, approached
+    g = torch.Generator().manual_seed(12)
+    pilots = torch.randint(0, 3, (4, 6), generator=g)
+    exact, near = sum_rate(beta, pilots, cfg), sum_rate(tiny, pilots, cfg)
+    assert bool(torch.isfinite(exact).all()) and torch.allclose(exact, near, rtol=1e-9, atol=0)
+    best, best_rate = exhaustive_pilots(beta, cfg)
+    assert torch.allclose(best_rate, sum_rate(beta, best, cfg), rtol=1e-12) and bool((best_rate > 0).all())
+    assert torch.allclose(best_rate, exhaustive_pilots(tiny, cfg)[1], rtol=1e-9)
+    assert float(sum_rate(torch.zeros(1, 10, 6, dtype=torch.float64), pilots[:1], cfg)) == 0.0
+    probs = torch.full((4, 6, 3), 1 / 3, dtype=torch.float64, requires_grad=True)
+    soft_sum_rate(beta, probs, cfg).sum().backward()
+    assert bool(torch.isfinite(probs.grad).all())
+
+
+def test_soft_rate_refuses_non_probabilities(small_scen):
+    beta = small_scen.beta[:2]
+    neg = torch.tensor([[1.5, -0.5, 0.0]] * 6, dtype=torch.float64).expand(2, 6, 3)
+    with pytest.raises(ValueError, match=r"^probs hold values outside \[0, 1\] \(min -0\.5, NaN False\); pass "
+                                         r"probabilities, e\.g\. logits\.softmax\(-1\)$"):
+        soft_sum_rate(beta, neg, SMALL)
+    with pytest.raises(ValueError, match=r"^probs rows must sum to 1 \(largest deviation 0\.5 > 1e-05\); each user's "
+                                         r"pilot probabilities form one distribution"):
+        soft_sum_rate(beta, torch.full((2, 6, 3), 0.5, dtype=torch.float64), SMALL)
+    with pytest.raises(ValueError, match=r"probs hold values outside \[0, 1\] \(min -1\.0, NaN True\)"):
+        soft_sum_rate(beta, torch.full((2, 6, 3), float("nan"), dtype=torch.float64), SMALL)
+
+
+def test_power_coefficients_must_be_non_negative_and_within_budget(small_scen):
+    beta = small_scen.beta[:2]
+    pilots = torch.zeros(2, 6, dtype=torch.long)
+    gamma = estimation_quality(beta, copilot_matrix(pilots), SMALL)
+    eta = power_control(gamma, SMALL)
+    assert torch.allclose(user_rates(beta, pilots, SMALL, eta=eta), user_rates(beta, pilots, SMALL), rtol=1e-14)
+    with pytest.raises(ValueError, match=r"^eta exceeds the per-AP power budget: L sum_k eta_mk gamma_mk = 2 > 1 at "
+                                         r"some AP; scale eta down"):
+        user_rates(beta, pilots, SMALL, eta=2 * eta)
+    with pytest.raises(ValueError, match=r"^eta holds negative or non-finite power coefficients"):
+        user_rates(beta, pilots, SMALL, eta=-eta)
+    with pytest.raises(ValueError, match=r"^eta must be a float tensor shaped like gamma \(2, 10, 6\)"):
+        user_rates(beta, pilots, SMALL, eta=eta[:, :5])
+
+
+def test_search_arguments_are_checked(small_scen):
+    from qtrain.wireless import greedy_pilots, random_pilots
+
+    with pytest.raises(ValueError, match=r"^n_iter=-1 must be an integer >= 0$"):
+        greedy_pilots(small_scen.beta, SMALL, n_iter=-1)
+    with pytest.raises(ValueError, match=r"^init\.shape=\(3, 6\) must be \(S, K\) = \(20, 6\)"):
+        greedy_pilots(small_scen.beta, SMALL, init=torch.zeros(3, 6, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"^pilots must be an integer tensor"):
+        local_search_pilots(small_scen.beta, SMALL, init=torch.zeros(20, 6))
+    with pytest.raises(ValueError, match=r"^rtol=nan must be a finite number in \[0, 1\)"):
+        local_search_pilots(small_scen.beta, SMALL, rtol=float("nan"))
+    with pytest.raises(ValueError, match=r"^n_scenarios=-2 must be an integer >= 0$"):
+        random_pilots(-2, SMALL)
+    with pytest.raises(ValueError, match=r"^ue_pos holds NaN or inf"):
+        location_pilots(torch.full((1, 6, 2), float("nan"), dtype=torch.float64), SMALL)
+
+
+def test_damaged_scenario_cache_is_regenerated(tmp_path):
+    first = make_scenarios(SMALL, 3, seed=4, cache_dir=tmp_path)
+    path = scenario_cache_path(SMALL, 3, 4, tmp_path)
+    path.write_bytes(path.read_bytes()[:200])
+    again = make_scenarios(SMALL, 3, seed=4, cache_dir=tmp_path)
+    assert torch.equal(first.beta, again.beta) and [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert torch.equal(make_scenarios(SMALL, 3, seed=4, cache_dir=tmp_path).beta, first.beta)

@@ -5,8 +5,10 @@ Formats (https://www.cs.toronto.edu/~kriz/cifar.html):
 * python (``cifar-10-batches-py/``: ``data_batch_1`` .. ``data_batch_5``, ``test_batch``,
   ``batches.meta``): each batch is a pickle of a dict with ``b"data"`` ``uint8 (n, 3072)`` (1024
   red, 1024 green, 1024 blue values of a 32x32 image, row-major) and ``b"labels"`` (n ints
-  0..9). It is read with ``encoding="bytes"`` by :class:`CifarUnpickler`, which resolves only the
-  numpy callables an array needs (plain containers need none), so a tampered file cannot run code.
+  0..9). It is read with ``encoding="bytes"`` by :class:`CifarUnpickler`
+  (:mod:`qtrain.data.safe_pickle`): numeric arrays are built only after their dtype and size are
+  checked and every other global is refused, so a tampered file can neither run code nor corrupt
+  memory; a damaged or hostile file ends in one ``ValueError`` naming it.
 * binary (``cifar-10-batches-bin/``: ``data_batch_1.bin`` .. ``test_batch.bin``): records of
   3,073 bytes, one label byte then 3,072 pixels in the same order.
 
@@ -28,18 +30,20 @@ import math
 import os
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
+from qtrain._fileio import atomic_write, clip
 from qtrain.data.mnist import ImageSplits, stratified_split
+from qtrain.data.safe_pickle import PickleRefused, SafeUnpickler, safe_load
 
 __all__ = ["CIFAR_MEAN", "CIFAR_STD", "CIFAR_CLASSES", "CIFAR_FILES", "RECORD_BYTES", "CifarUnpickler",
            "read_cifar_python_batch", "read_cifar_binary_batch", "find_cifar10", "load_cifar10",
            "write_cifar_python_batch", "write_cifar_binary_batch", "synthetic_cifar_images",
-           "write_synthetic_cifar10", "load_cifar_splits"]
+           "write_synthetic_cifar10", "load_cifar_splits", "RefusedGlobal", "MAX_SYNTHETIC"]
 
 ENV_DATA_DIR = "QTRAIN_DATA_DIR"
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -55,37 +59,23 @@ CIFAR_FILES: dict[str, tuple[str, dict[str, list[str]]]] = {
 }
 _WHERE = (f"extract the official cifar-10-python.tar.gz (or cifar-10-binary.tar.gz) and pass its folder with "
           f"--set data_dir=DIR (or set {ENV_DATA_DIR}); nothing is downloaded")
-_ALLOWED = frozenset({("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                      ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")})
+MAX_SYNTHETIC = {"train": 50_000, "test": 10_000}
+"""Largest synthetic sets: the sizes of the CIFAR-10 splits they stand in for."""
+_SYNTH_CHUNK = 2_000  # images generated at a time: float64 temporaries stay under ~50 MB
+
+RefusedGlobal = PickleRefused
+"""A pickle referenced a global outside the allow-list (or described an unsafe array)."""
 
 
-class RefusedGlobal(pickle.UnpicklingError):
-    """A pickle referenced a global outside the allow-list."""
+class CifarUnpickler(SafeUnpickler):
+    """:class:`qtrain.data.safe_pickle.SafeUnpickler` for CIFAR-10 batches (``encoding="bytes"``).
 
-
-def _latin1_encode(obj: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-    if not isinstance(obj, str) or encoding.lower() not in {"latin1", "latin-1", "iso-8859-1"}:
-        raise RefusedGlobal(f"_codecs.encode({type(obj).__name__}, {encoding!r}) refused: only latin-1 text "
-                            "(how pickle protocol <= 2 stores bytes) is allowed")
-    return obj.encode("latin-1", errors)
-
-
-class CifarUnpickler(pickle.Unpickler):
-    """Resolves only numpy array reconstruction (``_reconstruct``, ``ndarray``, ``dtype``) and latin-1 ``encode``.
-
-    Dicts, lists, bytes, strings and ints need no global at all; anything else is refused.
+    Dicts, lists, bytes, strings and ints need no global at all; numeric arrays are checked
+    stand-ins; anything else is refused.
     """
 
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
-            raise RefusedGlobal(f"refused global {module}.{name}: a CIFAR-10 batch may only reference "
-                                f"{sorted(f'{m}.{n}' for m, n in _ALLOWED)}; the file is not a plain CIFAR-10 "
-                                "batch (possibly malicious); do not load it with plain pickle")
-        if (module, name) == ("_codecs", "encode"):
-            return _latin1_encode
-        if name == "_reconstruct":
-            module = "numpy._core.multiarray" if hasattr(np, "_core") else "numpy.core.multiarray"
-        return super().find_class(module, name)
+    def __init__(self, fh: IO[bytes], encoding: str = "bytes") -> None:
+        super().__init__(fh, what="CIFAR-10 batch", encoding=encoding)
 
 
 def _check_file(path: Path, kind: str) -> None:
@@ -99,7 +89,13 @@ def _check_batch(path: Path, data: Any, labels: Any) -> tuple[torch.Tensor, torc
                else type(data).__name__)
         raise ValueError(f"CIFAR-10 batch {str(path)!r}: b'data' is a {got}; expected uint8 (n, 3072) "
                          "(1024 R, 1024 G, 1024 B values per 32x32 image)")
-    y = np.asarray(labels)
+    if isinstance(labels, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in labels):
+        y = np.array([min(max(v, -2**62), 2**62) for v in labels], dtype=np.int64)  # huge ints must not overflow
+    elif isinstance(labels, np.ndarray):
+        y = labels
+    else:
+        raise ValueError(f"CIFAR-10 batch {str(path)!r}: b'labels' is a {type(labels).__name__} that is not a list "
+                         f"of ints; expected {len(data)} integer labels 0..9")
     if y.ndim != 1 or len(y) != len(data) or not np.issubdtype(y.dtype, np.integer):
         raise ValueError(f"CIFAR-10 batch {str(path)!r}: b'labels' holds {y.shape} values of {y.dtype} for "
                          f"{len(data)} images; expected {len(data)} integer labels")
@@ -129,14 +125,16 @@ def read_cifar_python_batch(path: str | os.PathLike[str]) -> tuple[torch.Tensor,
                              "(tar xzf cifar-10-python.tar.gz) and point data_dir at cifar-10-batches-py/")
         fh.seek(0)
         try:
-            obj = CifarUnpickler(fh, encoding="bytes").load()
-        except RefusedGlobal:
-            raise
-        except Exception as exc:  # EOFError, UnpicklingError, ValueError... from a damaged stream
+            obj = safe_load(fh, os.fstat(fh.fileno()).st_size, what="CIFAR-10 batch", encoding="bytes")
+        except PickleRefused as exc:
+            raise PickleRefused(f"CIFAR-10 batch {str(path)!r}: {exc}") from None
+        except MemoryError:
+            raise  # every size is checked before it is allocated: this would be a bug, not a bad file
+        except Exception as exc:  # EOFError, UnpicklingError, struct.error... from a damaged stream
             raise ValueError(f"CIFAR-10 batch {str(path)!r} is truncated or not a pickle "
-                             f"({type(exc).__name__}: {exc}); copy the file again") from None
+                             f"({type(exc).__name__}: {clip(str(exc), 120)}); copy the file again") from None
     if not isinstance(obj, dict) or b"data" not in obj or b"labels" not in obj:
-        keys = sorted(obj) if isinstance(obj, dict) else type(obj).__name__
+        keys = clip(str(sorted(map(repr, obj))), 100) if isinstance(obj, dict) else type(obj).__name__
         raise ValueError(f"CIFAR-10 batch {str(path)!r} holds {keys}; expected a dict with b'data' and b'labels'")
     return _check_batch(path, obj[b"data"], obj[b"labels"])
 
@@ -149,12 +147,12 @@ def read_cifar_binary_batch(path: str | os.PathLike[str]) -> tuple[torch.Tensor,
     """
     path = Path(path)
     _check_file(path, "batch")
-    raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0 or raw.size % RECORD_BYTES:
-        raise ValueError(f"CIFAR-10 binary batch {str(path)!r} has {raw.size} bytes, not a positive multiple of "
+    size = path.stat().st_size
+    if size == 0 or size % RECORD_BYTES:
+        raise ValueError(f"CIFAR-10 binary batch {str(path)!r} has {size} bytes, not a positive multiple of "
                          f"the {RECORD_BYTES}-byte record (1 label + 3072 pixels); the file is truncated or not "
                          "CIFAR-10 binary (CIFAR-100 records are 3074 bytes); copy it again")
-    rec = raw.reshape(-1, RECORD_BYTES)
+    rec = np.fromfile(path, dtype=np.uint8, count=size).reshape(-1, RECORD_BYTES)
     return _check_batch(path, np.ascontiguousarray(rec[:, 1:]), rec[:, 0])
 
 
@@ -199,19 +197,14 @@ def write_cifar_python_batch(path: str | os.PathLike[str], images: torch.Tensor,
     obj = {b"batch_label": batch_label.encode(), b"labels": [int(v) for v in labels],
            b"data": images.reshape(n, PIXELS).numpy().astype(np.uint8),
            b"filenames": [f"img_{i:05d}.png".encode() for i in range(n)]}
-    path = Path(path)
-    with path.open("wb") as fh:
-        pickle.dump(obj, fh, protocol=2)  # the protocol of the official (Python 2) files
-    return path
+    return atomic_write(path, lambda fh: pickle.dump(obj, fh, protocol=2))  # the official files' protocol
 
 
 def write_cifar_binary_batch(path: str | os.PathLike[str], images: torch.Tensor, labels: torch.Tensor) -> Path:
     """Write ``uint8 (n, 3, 32, 32)`` images and their labels as 3,073-byte binary records."""
     rec = np.concatenate([labels.numpy().astype(np.uint8)[:, None],
                           images.reshape(images.shape[0], PIXELS).numpy().astype(np.uint8)], axis=1)
-    path = Path(path)
-    rec.tofile(path)
-    return path
+    return atomic_write(path, lambda fh: fh.write(rec.tobytes()))
 
 
 def synthetic_cifar_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -223,7 +216,13 @@ def synthetic_cifar_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tenso
 
     Returns:
         ``(images uint8 (n, 3, 32, 32), labels int64 (n,))``.
+
+    Raises:
+        ValueError: ``n`` is not an integer in ``1 .. 60,000`` (checked before anything is allocated).
     """
+    limit = sum(MAX_SYNTHETIC.values())
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= limit:
+        raise ValueError(f"n={n!r} synthetic CIFAR images: must be an integer in 1..{limit:,} (the size of CIFAR-10)")
     gen = torch.Generator().manual_seed(seed)
     labels = torch.arange(n) % 10
     labels = labels[torch.randperm(n, generator=gen)]
@@ -231,14 +230,21 @@ def synthetic_cifar_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tenso
     theta = math.pi * labels.double() / 10
     freq = 2.0 + (labels % 3).double()
     phase = 2 * math.pi * torch.rand(n, generator=gen, dtype=torch.float64)
-    arg = (xx * torch.cos(theta)[:, None, None] + yy * torch.sin(theta)[:, None, None]) * freq[:, None, None] / 32
-    wave = torch.sin(2 * math.pi * arg + phase[:, None, None])  # (n, 32, 32)
+    bright = 30 * (torch.rand(n, 1, 1, 1, generator=gen, dtype=torch.float64) - 0.5)
     hue = torch.linspace(0, 2 * math.pi, 11, dtype=torch.float64)[:10]
     colour = torch.stack([0.5 + 0.5 * torch.cos(hue + k * 2 * math.pi / 3) for k in range(3)], 1)  # (10, 3)
-    img = 128 + 90 * wave[:, None] * colour[labels][:, :, None, None]
-    img = img + 30 * (torch.rand(n, 1, 1, 1, generator=gen, dtype=torch.float64) - 0.5)
-    img = img + 40 * torch.randn(n, 3, 32, 32, generator=gen, dtype=torch.float64)
-    return img.round().clamp(0, 255).to(torch.uint8), labels.to(torch.int64)
+    out = torch.empty(n, 3, 32, 32, dtype=torch.uint8)
+    # In chunks of images: the float64 temporaries stay small, and the noise stream is the same
+    # as one randn(n, 3, 32, 32) call (torch fills normals in blocks of 16 values; an image has 3,072).
+    for s in range(0, n, _SYNTH_CHUNK):
+        c = slice(s, s + _SYNTH_CHUNK)
+        arg = (xx * torch.cos(theta[c])[:, None, None] + yy * torch.sin(theta[c])[:, None, None]) \
+            * freq[c][:, None, None] / 32
+        wave = torch.sin(2 * math.pi * arg + phase[c][:, None, None])  # (chunk, 32, 32)
+        img = 128 + 90 * wave[:, None] * colour[labels[c]][:, :, None, None] + bright[c]
+        img = img + 40 * torch.randn(img.shape[0], 3, 32, 32, generator=gen, dtype=torch.float64)
+        out[c] = img.round().clamp(0, 255).to(torch.uint8)
+    return out, labels.to(torch.int64)
 
 
 def write_synthetic_cifar10(root: str | os.PathLike[str], n_train: int = 5000, n_test: int = 1000, seed: int = 0,
@@ -250,8 +256,13 @@ def write_synthetic_cifar10(root: str | os.PathLike[str], n_train: int = 5000, n
     """
     if fmt not in CIFAR_FILES:
         raise ValueError(f"fmt={fmt!r} is unknown; use one of {sorted(CIFAR_FILES)}")
-    if n_train < 5 or n_test < 1:
-        raise ValueError(f"n_train={n_train}, n_test={n_test}: need n_train >= 5 (one per batch) and n_test >= 1")
+    counts = {"train": n_train, "test": n_test}
+    bad = [f"n_{k}={v!r}" for k, v in counts.items() if not isinstance(v, int) or isinstance(v, bool)
+           or not (5 if k == "train" else 1) <= v <= MAX_SYNTHETIC[k]]
+    if bad:
+        raise ValueError(f"{', '.join(bad)}: a synthetic CIFAR-10 set needs 5 <= n_train <= {MAX_SYNTHETIC['train']:,} "
+                         f"(one image per batch at least; at most the real training set) and 1 <= n_test <= "
+                         f"{MAX_SYNTHETIC['test']:,}; lower n_train (+ n_val) or n_test")
     sub, names = CIFAR_FILES[fmt]
     folder = Path(root) / sub
     folder.mkdir(parents=True, exist_ok=True)
@@ -264,8 +275,8 @@ def write_synthetic_cifar10(root: str | os.PathLike[str], n_train: int = 5000, n
         else:
             write_cifar_binary_batch(folder / name, images[idx], labels[idx])
     if fmt == "python":
-        with (folder / "batches.meta").open("wb") as fh:
-            pickle.dump({b"label_names": [c.encode() for c in CIFAR_CLASSES], b"num_vis": PIXELS}, fh, protocol=2)
+        meta = {b"label_names": [c.encode() for c in CIFAR_CLASSES], b"num_vis": PIXELS}
+        atomic_write(folder / "batches.meta", lambda fh: pickle.dump(meta, fh, protocol=2))
     return folder
 
 

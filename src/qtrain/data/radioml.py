@@ -1,8 +1,10 @@
 """RadioML 2016 (10a / 10b / 04c) pickles: a restricted loader, a writer and the standard splits.
 
 The released files are Python-2 pickles of ``dict[(mod: str, snr: int)] -> float32 (n, 2, 128)``
-(row 0 = I, row 1 = Q). They are unpickled here by :class:`RestrictedUnpickler`, which resolves
-only the numpy callables an array needs, so a tampered file cannot run code. Nothing is ever
+(row 0 = I, row 1 = Q). They are unpickled here by :class:`RestrictedUnpickler`
+(:mod:`qtrain.data.safe_pickle`), which builds numeric arrays only after checking their dtype and
+size and refuses every other global, so a tampered file can neither run code nor corrupt memory;
+any damaged or hostile file ends in one ``ValueError`` naming the file. Nothing is ever
 downloaded: the DeepSig files (CC BY-NC-SA 4.0) must be put in place by the user.
 
 Example:
@@ -23,6 +25,9 @@ from typing import IO, Any, Mapping, NamedTuple, Sequence
 
 import numpy as np
 
+from qtrain._fileio import atomic_write, clip, short
+from qtrain.data.safe_pickle import ALLOWED_GLOBALS, PickleRefused, SafeUnpickler, safe_load
+
 __all__ = ["ENV_DATA_DIR", "RML_FILES", "SPLIT_SCHEMES", "ALLOWED_GLOBALS", "RestrictedUnpickler",
            "restricted_load", "RadioMLData", "RadioMLSplit", "validate_rml_dict", "stack_rml_dict",
            "find_radioml_file", "load_radioml", "standard_split", "write_rml_pickle"]
@@ -35,18 +40,10 @@ RML_FILES: dict[str, tuple[str, str]] = {
     "2016.04c": ("2016.04C.multisnr.pkl", "2016.04C.multisnr.tar.bz2"),
 }
 SPLIT_SCHEMES = ("amr_benchmark", "oshea")
-#: (module, name) pairs the unpickler resolves; everything else is refused.
-ALLOWED_GLOBALS = frozenset({("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                             ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")})
-_LATIN1 = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"}
-
-
-def _latin1_encode(obj: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-    """``_codecs.encode`` limited to what Python 3 protocol-2 pickles of bytes use (latin-1 text)."""
-    if not isinstance(obj, str) or encoding.lower() not in _LATIN1:
-        raise pickle.UnpicklingError(f"_codecs.encode({type(obj).__name__}, {encoding!r}) refused: only "
-                                     "latin-1 encoding of str (how protocol <= 2 stores bytes) is allowed")
-    return obj.encode("latin-1", errors)
+RML_MODS = frozenset({"8PSK", "AM-DSB", "AM-SSB", "BPSK", "CPFSK", "GFSK", "PAM4", "QAM16", "QAM64", "QPSK", "WBFM"})
+"""The 11 modulation names of the RadioML 2016 files (10b lacks AM-SSB)."""
+MAX_ARCHIVE_MEMBER = 1 << 32
+"""Largest pickle accepted inside an archive (4 GiB; RML2016.10b, the largest, is about 1.2 GB)."""
 
 
 def _np_reconstruct() -> Any:
@@ -58,29 +55,22 @@ def _np_reconstruct() -> Any:
     return _reconstruct
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only :data:`ALLOWED_GLOBALS` (numpy array reconstruction).
+class RestrictedUnpickler(SafeUnpickler):
+    """:class:`qtrain.data.safe_pickle.SafeUnpickler` for RadioML files (``encoding="latin1"``)."""
 
-    ``numpy.core.multiarray`` (the name in files written by NumPy 1.x) maps to
-    ``numpy._core.multiarray`` on NumPy 2; ``_codecs.encode`` is allowed for latin-1 text only.
+    def __init__(self, fh: IO[bytes]) -> None:
+        super().__init__(fh, what="RadioML pickle", encoding="latin1")
+
+
+def restricted_load(fh: IO[bytes], size: int | None = None) -> Any:
+    """Unpickle at most ``size`` bytes of ``fh`` (default: the rest of the file) safely.
+
+    Raises:
+        qtrain.data.safe_pickle.PickleRefused: a forbidden global or an unsafe/inconsistent array.
     """
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in ALLOWED_GLOBALS:
-            raise pickle.UnpicklingError(
-                f"refused global {module}.{name}: a RadioML pickle may only reference "
-                f"{sorted(f'{m}.{n}' for m, n in ALLOWED_GLOBALS)}; the file is not a plain RadioML dict "
-                "(possibly malicious); do not load it with plain pickle")
-        if (module, name) == ("_codecs", "encode"):
-            return _latin1_encode
-        if name == "_reconstruct":
-            return _np_reconstruct()
-        return super().find_class(module, name)
-
-
-def restricted_load(fh: IO[bytes]) -> Any:
-    """Unpickle ``fh`` with :class:`RestrictedUnpickler` (``encoding="latin1"`` for Python-2 files)."""
-    return RestrictedUnpickler(fh, encoding="latin1").load()
+    if size is None:
+        size = os.fstat(fh.fileno()).st_size - fh.tell()
+    return safe_load(fh, size, what="RadioML pickle", encoding="latin1")
 
 
 class RadioMLData(NamedTuple):
@@ -113,13 +103,15 @@ class RadioMLData(NamedTuple):
 def _key_problem(key: Any, value: Any) -> str | None:
     if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], str)
             and isinstance(key[1], (int, np.integer)) and not isinstance(key[1], bool)):
-        return f"key {key!r} is not a (str modulation, int snr) tuple"
+        return f"key {short(key, 60)} is not a (str modulation, int snr) tuple"
+    if not -1000 <= key[1] <= 1000 or len(key[0]) > 64:
+        return f"key {short(key, 60)} has an SNR outside [-1000, 1000] dB or a name over 64 characters"
     if not isinstance(value, np.ndarray):
-        return f"value of {key!r} is a {type(value).__name__}, not a numpy array"
+        return f"value of {short(key, 60)} is a {type(value).__name__}, not a numpy array"
     if value.ndim != 3 or value.shape[1:] != (2, 128) or value.shape[0] < 1:
-        return f"array of {key!r} has shape {value.shape}, expected (n >= 1, 2, 128)"
+        return f"array of {short(key, 60)} has shape {value.shape}, expected (n >= 1, 2, 128)"
     if value.dtype != np.float32:
-        return f"array of {key!r} has dtype {value.dtype}, expected float32"
+        return f"array of {short(key, 60)} has dtype {value.dtype}, expected float32"
     return None
 
 
@@ -198,9 +190,35 @@ def _read_archive(path: Path, variant: str) -> Any:
         if not members:
             raise ValueError(f"archive {str(path)!r} holds no .pkl/.dat member; expected {RML_FILES[variant][0]}")
         wanted = [m for m in members if Path(m.name).name == RML_FILES[variant][0]]
-        fh = tar.extractfile((wanted or members)[0])
+        member = (wanted or members)[0]
+        if member.size > MAX_ARCHIVE_MEMBER:
+            raise ValueError(f"archive {str(path)!r}: member {member.name!r} claims {member.size:,} bytes, more than "
+                             f"any RadioML 2016 file ({MAX_ARCHIVE_MEMBER:,} allowed); the archive is not a "
+                             "RadioML one")
+        fh = tar.extractfile(member)
         assert fh is not None  # members are regular files
-        return restricted_load(fh)
+        return restricted_load(fh, member.size)
+
+
+def _read_file(file: Path, variant: str) -> Any:
+    """The unpickled content of a pickle or archive; every failure is one ``ValueError`` naming ``file``."""
+    try:
+        if tarfile.is_tarfile(file):
+            return _read_archive(file, variant)
+        with open(file, "rb") as fh:
+            return restricted_load(fh)
+    except PickleRefused as exc:
+        raise PickleRefused(f"RadioML file {str(file)!r}: {exc}") from None
+    except MemoryError:
+        raise  # every size is checked before it is allocated: this would be a bug, not a bad file
+    except ValueError as exc:
+        if str(exc).startswith("archive "):
+            raise
+        raise ValueError(f"RadioML file {str(file)!r} is truncated or not a RadioML pickle ({type(exc).__name__}: "
+                         f"{clip(str(exc), 120)}); copy the file again") from None
+    except Exception as exc:  # EOFError, UnpicklingError, struct.error, tarfile/bz2 errors... from a damaged file
+        raise ValueError(f"RadioML file {str(file)!r} is truncated or not a RadioML pickle ({type(exc).__name__}: "
+                         f"{clip(str(exc), 120)}); copy the file again") from None
 
 
 def load_radioml(path: str | os.PathLike[str] | None = None, variant: str = "2016.10a",
@@ -219,16 +237,18 @@ def load_radioml(path: str | os.PathLike[str] | None = None, variant: str = "201
 
     Raises:
         FileNotFoundError: the file is missing (the message says where to put it).
-        pickle.UnpicklingError: the pickle references a global outside :data:`ALLOWED_GLOBALS`.
-        ValueError: the content is not a RadioML dict.
+        qtrain.data.safe_pickle.PickleRefused: (a ``ValueError`` and ``pickle.UnpicklingError``) the
+            pickle references a global outside :data:`ALLOWED_GLOBALS` or describes an unsafe array.
+        ValueError: a truncated or damaged file, content that is not a RadioML dict, or
+            modulations outside the RadioML 2016 set.
     """
     file = find_radioml_file(path, variant, data_dir)
-    if tarfile.is_tarfile(file):
-        d = _read_archive(file, variant)
-    else:
-        with open(file, "rb") as fh:
-            d = restricted_load(fh)
-    return stack_rml_dict(d, source=str(file))
+    data = stack_rml_dict(_read_file(file, variant), source=str(file))
+    if unknown := sorted(set(data.mods) - RML_MODS):
+        raise ValueError(f"RadioML file {str(file)!r} has {len(data.mods)} modulations, {unknown[:5]} not among the "
+                         f"RadioML 2016 ones {sorted(RML_MODS)}; the models have one output per RadioML 2016 class, "
+                         "so this file cannot be used")
+    return data
 
 
 class RadioMLSplit(NamedTuple):
@@ -321,9 +341,5 @@ def write_rml_pickle(d: Mapping[tuple[str, int], np.ndarray], path: str | os.Pat
     validate_rml_dict(d, "write_rml_pickle(d)")
     if not 0 <= protocol <= 2:
         raise ValueError(f"protocol={protocol} is not supported; use 0, 1 or 2 (the released files are protocol 0/2)")
-    path = Path(path)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        _RealFormatPickler(fh, protocol=protocol).dump({(str(m), int(s)): v for (m, s), v in d.items()})
-    os.replace(tmp, path)
-    return path
+    payload = {(str(m), int(s)): v for (m, s), v in d.items()}
+    return atomic_write(path, lambda fh: _RealFormatPickler(fh, protocol=protocol).dump(payload))

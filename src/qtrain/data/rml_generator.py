@@ -40,6 +40,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from scipy import signal as sps
 
+from qtrain._fileio import atomic_write, clean_stale_temps, read_npz
 from qtrain.data.radioml import validate_rml_dict, write_rml_pickle
 
 __all__ = ["ALL_MODS", "MODES", "NORMALIZATIONS", "rrc_taps", "gaussian_taps", "generate_key",
@@ -339,32 +340,49 @@ def save_npz(d: dict[tuple[str, int], np.ndarray], path: str | os.PathLike[str],
     """Cache a RadioML dict as one ``.npz`` (written to a temp file, then renamed: atomic)."""
     validate_rml_dict(d, "save_npz(d)")
     keys = list(d)
-    path = Path(path)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, X=np.concatenate([d[k] for k in keys]), mods=np.array([k[0] for k in keys]),
-                 snrs=np.array([int(k[1]) for k in keys]), counts=np.array([len(d[k]) for k in keys]),
-                 meta=np.array(json.dumps(meta or {}, sort_keys=True)))
-    os.replace(tmp, path)
-    return path
+    arrays = dict(X=np.concatenate([d[k] for k in keys]), mods=np.array([k[0] for k in keys]),
+                  snrs=np.array([int(k[1]) for k in keys]), counts=np.array([len(d[k]) for k in keys]),
+                  meta=np.array(json.dumps(meta or {}, sort_keys=True)))
+    return atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 def load_npz(path: str | os.PathLike[str], with_meta: bool = False) -> Any:
-    """Read a :func:`save_npz` file back into the dict (and its ``meta`` if ``with_meta``)."""
-    with np.load(path, allow_pickle=False) as f:
-        X, ends = f["X"], np.cumsum(f["counts"])
-        d = {(str(m), int(s)): X[e - c:e] for m, s, c, e in zip(f["mods"], f["snrs"], f["counts"], ends)}
+    """Read a :func:`save_npz` file back into the dict (and its ``meta`` if ``with_meta``).
+
+    Raises:
+        ValueError: the file is damaged or not such a cache (one line naming it).
+    """
+    f = read_npz(path, ("X", "mods", "snrs", "counts", "meta"))
+    counts = f["counts"]
+    if not (f["mods"].shape == f["snrs"].shape == counts.shape and counts.ndim == 1
+            and np.issubdtype(counts.dtype, np.integer) and (counts > 0).all() and int(counts.sum()) == len(f["X"])):
+        raise ValueError(f"RadioML cache {str(path)!r} is inconsistent (key arrays and counts do not match X); "
+                         "delete it to regenerate")
+    ends = np.cumsum(counts)
+    d = {(str(m), int(s)): f["X"][e - c:e] for m, s, c, e in zip(f["mods"], f["snrs"], counts, ends)}
+    validate_rml_dict(d, f"RadioML cache {str(path)!r}")
+    try:
         meta = json.loads(str(f["meta"]))
+    except ValueError:
+        raise ValueError(f"RadioML cache {str(path)!r} has unreadable metadata; delete it to regenerate") from None
     return (d, meta) if with_meta else d
 
 
 def load_or_generate(path: str | os.PathLike[str], n_per_key: int, **kwargs: Any) -> dict[tuple[str, int], np.ndarray]:
-    """Load ``path`` if it was made with the same arguments, else generate and cache it there."""
+    """Load ``path`` if it was made with the same arguments, else generate and cache it there.
+
+    A cache that cannot be read (cut short by a crash, damaged) is regenerated and replaced;
+    temporary files left in its folder by killed writers are removed.
+    """
+    clean_stale_temps(Path(path).parent, recursive=False)
     meta = {"n_per_key": int(n_per_key), **{k: (list(v) if isinstance(v, (range, tuple)) else v)
                                              for k, v in kwargs.items() if k != "workers"}}
     meta = json.loads(json.dumps(meta, default=list, sort_keys=True))
     if Path(path).is_file():
-        d, old = load_npz(path, with_meta=True)
+        try:
+            d, old = load_npz(path, with_meta=True)
+        except ValueError:
+            old = None  # damaged: fall through and write a fresh one
         if old == meta:
             return d
     d = generate_rml2016a_like(n_per_key, **kwargs)

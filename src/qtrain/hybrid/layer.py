@@ -23,6 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from qtrain.sim import Circuit, CompiledCircuit, DiffMethod, Input
+from qtrain.sim.cache import CompileCache
 
 __all__ = ["QuantumLayer", "ENCODINGS", "qcml_circuit"]
 
@@ -100,24 +101,12 @@ class QuantumLayer(nn.Module):
         self.n_qubits, self.blocks, self.encoding, self.ring, self.shots = n_qubits, blocks, encoding, ring, shots
         self._circuit_desc = qcml_circuit(n_qubits, blocks, encoding, ring)
         self.weight = nn.Parameter(torch.empty(self._circuit_desc.n_params).uniform_(-init, init))
-        self._compiled: CompiledCircuit | None = None
+        self._circuits = CompileCache(self._circuit_desc, self.diff_method)
 
     @property
     def circuit(self) -> CompiledCircuit:
-        """The compiled circuit, recompiled when the weights change device or precision."""
-        w, cc = self.weight, self._compiled
-        f64 = w.dtype == torch.float64
-        if cc is None or cc.device != w.device or (cc.real_dtype == torch.float64) != f64:
-            with torch.inference_mode(False):
-                cc = self._circuit_desc.compile(diff_method=self.diff_method,
-                                                dtype=torch.float64 if f64 else None, device=w.device)
-            self._compiled = cc
-        return cc
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_compiled"] = None  # deep copies and pickles recompile on first use
-        return state
+        """The compiled circuit for the weights' device and precision (compiled on first use)."""
+        return self._circuits.get(self.weight, self.diff_method)  # type: ignore[return-value]
 
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor) or x.dim() < 1 or x.shape[-1] != self.n_qubits:

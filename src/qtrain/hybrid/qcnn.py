@@ -23,12 +23,13 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from qtrain.sim import Circuit, CompiledCircuit, DensityMatrixCircuit, DiffMethod, Input
+from qtrain.sim import Circuit, DensityMatrixCircuit, DiffMethod, Input
+from qtrain.sim.cache import CompileCache, Executor
 from qtrain.sim.noise import Depolarizing, NoiseModel
 
 __all__ = ["QCNN", "CONV_ANSATZE", "EMBEDDINGS", "qcnn_circuit", "conv_layout"]
@@ -171,7 +172,7 @@ class QCNN(nn.Module):
         self._desc, self.readout_wires = qcnn_circuit(n_qubits, conv, n_layers, shared, pooling, embedding)
         self.weight = nn.Parameter(torch.empty(self._desc.n_params).uniform_(-init_scale, init_scale))
         self.noise_model = NoiseModel().add(Depolarizing(float(noise))) if noise is not None else None
-        self._cache: dict[tuple[Any, ...], Any] = {}
+        self._circuits = CompileCache(self._desc, self.diff_method, noise=self.noise_model)
 
     @property
     def n_quantum_params(self) -> int:
@@ -183,28 +184,12 @@ class QCNN(nn.Module):
         """Number of readout expectation values."""
         return len(self.readout_wires)
 
-    def executor(self, noise_scale: float = 1.0) -> CompiledCircuit | DensityMatrixCircuit:
+    def executor(self, noise_scale: float = 1.0) -> Executor:
         """The compiled executor for the weights' device/precision (cached; density matrix when noisy)."""
-        w = self.weight
-        key = (w.device, w.dtype, self.noise_model is not None)
-        ex = self._cache.get(key)
-        if ex is None:
-            with torch.inference_mode(False):
-                if self.noise_model is None:
-                    f64 = torch.float64 if w.dtype == torch.float64 else None
-                    ex = self._desc.compile(diff_method=self.diff_method.value, dtype=f64, device=w.device)
-                else:
-                    cdt = torch.complex128 if w.dtype == torch.float64 else torch.complex64
-                    ex = DensityMatrixCircuit(self._desc, self.noise_model, dtype=cdt, device=w.device)
-            self._cache[key] = ex
+        ex = self._circuits.get(self.weight, self.diff_method)
         if isinstance(ex, DensityMatrixCircuit):
             ex.noise = self.noise_model.with_scale(noise_scale)  # type: ignore[union-attr]
         return ex
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_cache"] = {}  # deep copies and pickles recompile on first use
-        return state
 
     def forward(self, x: Tensor, noise_scale: float = 1.0) -> Tensor:
         """``<Z>`` of the readout wires ``(..., n_out)`` for angles ``x (..., n_qubits)``.

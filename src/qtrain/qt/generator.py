@@ -23,6 +23,8 @@ from qtrain.qt.features import ProbTransform, basis_bits, Bits
 from qtrain.qt.mapping import MLPMapping, check_mapping, chunk_rows_for, run_chunked
 from qtrain.sim import Circuit, CompiledCircuit, DiffMethod
 from qtrain.sim.ansatz import build_ansatz
+from qtrain.sim.cache import CompileCache
+from qtrain.sim.devices import check_device
 
 __all__ = ["QuantumParameterGenerator", "min_qubits"]
 
@@ -111,6 +113,8 @@ class QuantumParameterGenerator(nn.Module):
         calibrate: set the per-tensor affine buffers on the first call (False: ``theta = y``).
         learn_scale: make the per-tensor scales trainable (counted as extras).
         diff_method: the simulator's gradient method (``"adjoint"``, ``"backprop"``, ``"parameter_shift"``).
+        shots: estimate the probabilities from this many measurements per generation (``None``:
+            exact); needs ``diff_method="parameter_shift"`` (see :func:`qtrain.qt.use_shots`).
         ansatz_kwargs: extra arguments of the ansatz builder (``circular=`` / ``ring=``).
         chunk_size: evaluate the mapping on this many rows at a time, with recomputation.
         memory_budget_mb: chunk automatically when the mapping's saved activations exceed this.
@@ -125,7 +129,7 @@ class QuantumParameterGenerator(nn.Module):
                  transform: str = "tanh_power", *, transform_params: Sequence[float] = (0.1, 0.8, 0.3),
                  learn_transform: bool = False, center: bool = True, reference: Sequence[Tensor] | None = None,
                  calibrate: bool = True, learn_scale: bool = False, diff_method: str = "adjoint",
-                 ansatz_kwargs: dict[str, Any] | None = None, chunk_size: int | None = None,
+                 shots: int | None = None, ansatz_kwargs: dict[str, Any] | None = None, chunk_size: int | None = None,
                  memory_budget_mb: float | None = 1024.0, dtype: torch.dtype = torch.float32,
                  device: torch.device | str | None = None) -> None:
         super().__init__()
@@ -142,9 +146,10 @@ class QuantumParameterGenerator(nn.Module):
         self.n_groups = -(-self.n_generated // n_per_state)
         self.transform = ProbTransform(transform, self.n_qubits, transform_params, learn_transform)
         self.diff_method = DiffMethod.parse(diff_method)
+        self.shots = shots
         self._circuit_desc = _build_circuit(ansatz, self.n_qubits, blocks, ansatz_kwargs)
-        device = torch.device(device) if device is not None else torch.device("cpu")
-        self._compiled: CompiledCircuit | None = None  # compiled on first use (19 qubits: seconds)
+        device = check_device(device)  # "cuda" without CUDA: one clear error, before allocating
+        self._circuits = CompileCache(self._circuit_desc, self.diff_method)  # 19 qubits compile in seconds
         w = torch.empty(self._circuit_desc.n_params, dtype=dtype, device=device).uniform_(-math.pi, math.pi)
         self.qnn_weights = nn.Parameter(w)  # TorchQuantum's uniform(-pi, pi) initialisation
         self.mapping = self._bind_mapping(mapping, dtype, device)
@@ -161,20 +166,23 @@ class QuantumParameterGenerator(nn.Module):
     # -- construction helpers -------------------------------------------------------------
     @property
     def circuit(self) -> CompiledCircuit:
-        """The compiled circuit, (re)compiled for the QNN weights' device and precision when needed."""
-        w, cc = self.qnn_weights, self._compiled
-        f64 = w.dtype == torch.float64
-        if cc is None or cc.device != w.device or (cc.real_dtype == torch.float64) != f64:
-            with torch.inference_mode(False):  # its index tensors must also serve later autograd calls
-                cc = self._circuit_desc.compile(diff_method=self.diff_method, dtype=torch.float64 if f64 else None,
-                                                device=w.device)
-            self._compiled = cc
-        return cc
+        """The compiled circuit for the QNN weights' device and precision (compiled on first use)."""
+        return self._circuits.get(self.qnn_weights, self.diff_method)  # type: ignore[return-value]
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_compiled"] = None  # pickles and deep copies recompile on first use
-        return state
+    @property
+    def shots(self) -> int | None:
+        """Measurements per generation (``None``: exact probabilities)."""
+        return self._shots
+
+    @shots.setter
+    def shots(self, value: int | None) -> None:
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"shots={value!r} must be a positive integer (measurements per circuit run) or None")
+            if self.diff_method is not DiffMethod.PARAMETER_SHIFT:
+                raise ValueError(f"shots={value} needs diff_method='parameter_shift' but the generator uses "
+                                 f"{self.diff_method.value!r}; build it with diff_method='parameter_shift'")
+        self._shots = value
 
     @property
     def circuit_description(self) -> Circuit:
@@ -220,9 +228,12 @@ class QuantumParameterGenerator(nn.Module):
 
     # -- generation -----------------------------------------------------------------------
     def probs(self) -> Tensor:
-        """Probabilities of the first ``n_groups`` basis states ``(n_groups,)``: one circuit run."""
+        """Probabilities of the first ``n_groups`` basis states ``(n_groups,)``: one circuit run.
+
+        With :attr:`shots` set they are ``shots``-sample estimates (counts / shots).
+        """
         w = self.qnn_weights
-        return self.circuit.probs(w)[0, : self.n_groups].to(w.dtype)
+        return self.circuit.probs(w, shots=self.shots)[0, : self.n_groups].to(w.dtype)
 
     def _map_rows(self, x: Tensor, start: int, stop: int) -> Tensor:
         if self.bits is not None and start == 0 and stop == self.n_groups:
@@ -282,6 +293,7 @@ class QuantumParameterGenerator(nn.Module):
         self._calibrated_seen = True
 
     def extra_repr(self) -> str:
-        return (f"n_generated={self.n_generated}, n_qubits={self.n_qubits}, n_groups={self.n_groups}, "
+        shots = f"shots={self.shots}, " if self.shots is not None else ""
+        return (f"{shots}n_generated={self.n_generated}, n_qubits={self.n_qubits}, n_groups={self.n_groups}, "
                 f"n_per_state={self.n_per_state}, bits={self.bits_mode.value!r}, center={self.center}, "
                 f"chunk_rows={self.chunk_rows}, circuit={self._circuit_desc!r}")

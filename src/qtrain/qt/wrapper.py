@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -36,6 +36,7 @@ from torch.func import functional_call
 
 from qtrain.qt.accounting import ParamSummary, count_parameters
 from qtrain.qt.generator import QuantumParameterGenerator
+from qtrain.qt.placement import Placement
 from qtrain.qt.template import TensorSpec, make_template, materialize
 from qtrain.sim import Circuit
 
@@ -58,6 +59,11 @@ class QuantumTrain(nn.Module):
             their values. It is deep-copied; the original is left untouched.
         n_qubits, ansatz, blocks, mapping, n_per_state, bits, transform: see
             :class:`QuantumParameterGenerator`.
+        qnn_device: where the generator runs: ``"auto"`` (default: beside a CPU target; for a CUDA
+            target the faster of the host CPU and the GPU, timed once), ``"cpu"``, ``"cuda"`` or
+            ``"cuda:N"``. Across devices only the generated weights cross (see :mod:`qtrain.qt.placement`).
+        cuda_graph: capture the generator's training step (forward and backward) in CUDA graphs;
+            needs the generator on the target's GPU.
         **generator_kwargs: the generator's other options (``transform_params``, ``learn_transform``,
             ``center``, ``calibrate``, ``learn_scale``, ``diff_method``, ``ansatz_kwargs``,
             ``chunk_size``, ``memory_budget_mb``).
@@ -68,8 +74,10 @@ class QuantumTrain(nn.Module):
 
     def __init__(self, target: nn.Module, n_qubits: int | None = None, ansatz: str | Circuit = "ry_cnot",
                  blocks: int = 16, mapping: nn.Module | None = None, n_per_state: int = 1, bits: str = "pm1",
-                 transform: str = "tanh_power", **generator_kwargs: Any) -> None:
+                 transform: str = "tanh_power", *, qnn_device: str | torch.device | None = "auto",
+                 cuda_graph: bool = False, **generator_kwargs: Any) -> None:
         super().__init__()
+        self._placement = Placement(qnn_device, cuda_graph)
         for bad in ("sizes", "reference", "dtype", "device"):
             if bad in generator_kwargs:
                 raise ValueError(f"{bad}= is set from the target by QuantumTrain; remove it")
@@ -84,6 +92,7 @@ class QuantumTrain(nn.Module):
         )
         self._cache_on = False
         self._cache: tuple[tuple, dict[str, Tensor]] | None = None
+        self._placement.place(self.generator, refs[0].device)
 
     # -- generation -----------------------------------------------------------------------
     @property
@@ -94,7 +103,9 @@ class QuantumTrain(nn.Module):
     def generate(self) -> dict[str, Tensor]:
         """One generation: ``{name: tensor}`` for every generated tensor (tied aliases included)."""
         out: dict[str, Tensor] = {}
-        for spec, flat in zip(self._gen_specs, self.generator.tensors()):
+        target = next(self.target.buffers()).device  # generated tensors are the template's buffers
+        flats = self._placement.generate(self.generator, target).split(self.generator.sizes)
+        for spec, flat in zip(self._gen_specs, flats):
             t = flat.view(spec.shape)
             for name in spec.names:
                 out[name] = t
@@ -104,7 +115,7 @@ class QuantumTrain(nn.Module):
         g = self.generator
         ts = [*g.parameters(), *g.buffers()]
         state = tuple((id(t), t._version, t.data_ptr(), t.dtype, t.device) for t in ts)
-        return (g.training, torch.is_inference_mode_enabled(), *state)
+        return (g.training, g.shots, torch.is_inference_mode_enabled(), *state)
 
     def _weights(self) -> dict[str, Tensor]:
         if not (self._cache_on or (not self.training and not torch.is_grad_enabled())):
@@ -138,9 +149,29 @@ class QuantumTrain(nn.Module):
             if not prev:
                 self._cache = None
 
+    def set_placement(self, qnn_device: str | torch.device | None = "auto", cuda_graph: bool = False) -> QuantumTrain:
+        """Change where the generator runs (see ``qnn_device``, ``cuda_graph`` in the class docstring)."""
+        self._placement = Placement(qnn_device, cuda_graph)
+        self._placement.place(self.generator, next(self.target.buffers()).device)
+        return self
+
+    def _apply(self, fn: Any, recurse: bool = True) -> QuantumTrain:
+        super()._apply(fn, recurse)  # .to()/.cuda()/.double(): then the generator goes back to its place
+        self._placement.place(self.generator, next(self.target.buffers()).device)
+        return self
+
     def train(self, mode: bool = True) -> QuantumTrain:
         self._cache = None
         return super().train(mode)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_cache"] = None  # keyed by tensor identities: meaningless in a copy, regenerated on first use
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state.setdefault("_placement", Placement())  # pickled before placement existed: beside the target
+        super().__setstate__(state)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         weights = self._weights()
@@ -186,23 +217,16 @@ class QuantumTrain(nn.Module):
 
 
 def _save_safetensors(model: nn.Module, directory: str) -> str:
-    from safetensors.torch import save_file
+    from qtrain._fileio import atomic_write, safetensors_bytes
 
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise ValueError(f"path={directory!r} is a file; export(path=...) takes a directory "
                          "(model.safetensors is written inside it)")
-    os.makedirs(directory, exist_ok=True)
     # clone: tied weights must not share storage in a safetensors file
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    meta = {"format": "pt", "producer": "qtrain.QuantumTrain.export",
+            "target_class": f"{type(model).__module__}.{type(model).__qualname__}"}
     final = os.path.join(directory, "model.safetensors")
-    fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".safetensors.tmp", dir=directory)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"format": "pt", "producer": "qtrain.QuantumTrain.export"})
-        os.replace(tmp, final)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(final, lambda fh: fh.write(safetensors_bytes(tensors, meta)))  # same weights, same bytes
     return final
 

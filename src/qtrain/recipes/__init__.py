@@ -1,6 +1,6 @@
 """Recipes: one file per paper task (config dataclass, builders, setup -> train -> evaluate -> save).
 
-Names are imported lazily so that the CLI can load :mod:`qtrain.recipes.commands` without torch.
+Names are imported lazily so that ``import qtrain.recipes`` stays cheap (no torch).
 
 Example:
     >>> from qtrain import recipes
@@ -15,12 +15,13 @@ from typing import Any
 
 __all__ = [
     "RECIPE_MODULES", "Recipe", "RecipeOutput", "get_recipe", "list_presets", "load_config", "preset_dir",
-    "preset_header", "preset_path", "recipe_names", "register", "RunResult", "export", "run", "validate", "ls",
+    "preset_header", "preset_path", "recipe_names", "register", "RunResult", "export", "run", "validate", "report",
+    "ls",
 ]
 
 _WHERE = {name: "qtrain.recipes.registry" for name in __all__}
 _WHERE.update({"RunResult": "qtrain.recipes.runner", "export": "qtrain.recipes.runner",
-               "run": "qtrain.recipes.runner", "validate": "qtrain.recipes.runner", "ls": "qtrain.recipes.commands"})
+               "run": "qtrain.recipes.runner", "validate": "qtrain.recipes.runner", "report": "qtrain.recipes.runner"})
 
 
 def __getattr__(name: str) -> Any:

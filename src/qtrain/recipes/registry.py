@@ -5,14 +5,17 @@ import difflib
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from qtrain.config import apply_overrides, build_config, read_yaml, yaml_header
+from qtrain.config import apply_overrides, build_config, config_fields, read_yaml, yaml_header
 from qtrain.train.context import RunContext
 from qtrain.train.rundir import RunDir
 
+if TYPE_CHECKING:
+    from qtrain.report.section import ReportHook
+
 __all__ = ["Recipe", "RecipeOutput", "RECIPE_MODULES", "RECIPES_ROOT", "register", "recipe_names", "get_recipe", "preset_dir",
-           "list_presets", "preset_path", "preset_header", "load_config"]
+           "list_presets", "preset_path", "preset_header", "load_config", "ls"]
 
 RECIPES_ROOT = Path(__file__).parent
 """Each paper has one home under here: ``<paper>/<recipe>.py``, ``<paper>/presets/<recipe>/*.yaml``."""
@@ -21,6 +24,11 @@ RECIPE_MODULES: dict[str, str] = {
     "qt_image": "qtrain.recipes.quantum_train.qt_image",
     "qet_amc": "qtrain.recipes.qet.qet_amc",
     "pilot_assignment": "qtrain.recipes.hqcnn_pilot.pilot_assignment",
+    "v2x_qcnn": "qtrain.recipes.v2x.v2x_qcnn",
+    "v2x_semantic": "qtrain.recipes.v2x.v2x_semantic",
+    "v2x_fusion": "qtrain.recipes.v2x.v2x_fusion",
+    "v2x_transfer": "qtrain.recipes.v2x.v2x_transfer",
+    "v2x_federated": "qtrain.recipes.v2x.v2x_federated",
     "diffqas_image": "qtrain.recipes.diffqas.diffqas_image",
     "diffqas_series": "qtrain.recipes.diffqas.diffqas_series",
     "diffqas_rl": "qtrain.recipes.diffqas.diffqas_rl",
@@ -46,6 +54,9 @@ class Recipe:
         config_cls: the recipe's config dataclass (fields made with :func:`qtrain.config.option`).
         train: ``train(cfg, ctx) -> RecipeOutput``: setup -> train -> evaluate -> save.
         export: ``export(cfg, run_dir) -> Path``: write ``model.safetensors`` from the last checkpoint.
+        report: optional ``report(runs) -> ReportSection`` for ``qtrain report``: the recipe's tables
+            (ours vs its paper's rows), the metrics to plot and its paper's figures. ``None``: the
+            generic section (each run's table, every numeric metrics series).
     """
 
     name: str
@@ -53,6 +64,7 @@ class Recipe:
     config_cls: type
     train: Callable[[Any, RunContext], RecipeOutput]
     export: Callable[[Any, RunDir], Path]
+    report: ReportHook | None = None
 
 
 def register(name: str, module: str) -> None:
@@ -131,3 +143,23 @@ def load_config(name: str, preset: str | None = None, overrides: Iterable[str] =
     if seed is not None:
         values["seed"] = seed
     return build_config(recipe.config_cls, values, source=source)
+
+
+def ls(recipe: str | None = None) -> list[dict[str, Any]]:
+    """Recipes with their presets (name -> header line) and, for one recipe, its config fields (``qtrain ls``).
+
+    Example:
+        >>> [e["recipe"] for e in ls()][:1]
+        ['pilot_assignment']
+        >>> {f.name: f.default for f in ls("qt_image")[0]["fields"]}["blocks"]
+        16
+    """
+    out = []
+    for name in [recipe] if recipe else recipe_names():
+        rec = get_recipe(name)
+        entry: dict[str, Any] = {"recipe": name, "description": rec.description,
+                                 "presets": {p: preset_header(path) for p, path in list_presets(name).items()}}
+        if recipe:
+            entry["fields"] = config_fields(rec.config_cls)
+        out.append(entry)
+    return out

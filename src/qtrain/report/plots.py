@@ -1,168 +1,116 @@
-"""The report's figures (matplotlib, Agg backend, imported lazily): the paper's Figs. 2, 3, 5 and 6.
+"""Plotting helpers shared by the report and the recipes' report hooks (matplotlib, Agg, imported lazily).
 
-Each function takes report entries (:mod:`qtrain.report.collect`) and writes one PNG, or returns
-``None`` when the entries hold nothing to draw (e.g. Fig. 3 without both a classical and a QT model).
+:func:`plot_series` draws per-epoch ``metrics.jsonl`` series: one panel per key, one line per
+(run, model). Recipe figures (a paper's Figs.) use :func:`pyplot`, :func:`panels` and :func:`save`,
+which keep every figure readable in the report: a row of more than :data:`MAX_COLS` panels wraps
+onto several lines, legends move outside the axes (they never cover data) and PNGs are written
+at :data:`DPI` (a 5.2-inch panel is ~730 px wide, shown at that size by ``report.html``).
 """
 from __future__ import annotations
 
+import math
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
-
 from qtrain._optional import require
-from qtrain.report.collect import Entry, group_entries, mean_std
+from qtrain.report.collect import Run, is_number
 
-__all__ = ["plot_loss_curves", "plot_weights", "plot_accuracy_vs_blocks", "plot_generalization_gap",
-           "model_weights"]
+__all__ = ["DPI", "MAX_COLS", "pyplot", "panels", "save", "plot_series"]
 
-_TITLES = {"mnist": "MNIST", "fashion": "FashionMNIST", "cifar10": "CIFAR-10"}
+DPI = 140
+"""Resolution of the report's PNGs."""
+MAX_COLS = 2
+"""Most panels side by side: more would be shrunk below a readable size on a 1,500-px page."""
 
 
-def _plt() -> Any:
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (``ImportError`` naming ``qtrain[plot]`` when missing)."""
     mpl = require("matplotlib", "plot", "report figures")
     mpl.use("Agg", force=True)
     return require("matplotlib.pyplot", "plot", "report figures")
 
 
-def _panels(keys: Sequence[str], rows: int = 1, height: float = 3.6) -> tuple[Any, Any, Any]:
-    plt = _plt()
-    fig, axes = plt.subplots(rows, len(keys), figsize=(5.2 * len(keys), height * rows), squeeze=False)
+def panels(n: int, rows: int = 1, width: float = 5.2, height: float = 3.6) -> tuple[Any, Any, Any]:
+    """``(plt, fig, axes)`` with ``rows x n`` panels; ``axes[row][col]`` always 2-D.
+
+    A single row of more than :data:`MAX_COLS` panels is laid out on several lines of
+    :data:`MAX_COLS` (``axes`` keeps its ``(1, n)`` shape; unused cells are hidden).
+    """
+    plt = pyplot()
+    if rows == 1 and n > MAX_COLS:
+        lines = math.ceil(n / MAX_COLS)
+        fig, grid = plt.subplots(lines, MAX_COLS, figsize=(width * MAX_COLS, height * lines), squeeze=False)
+        cells = [ax for line in grid for ax in line]
+        for ax in cells[n:]:
+            ax.set_visible(False)
+        return plt, fig, _axes_array([cells[:n]])
+    fig, axes = plt.subplots(rows, n, figsize=(width * n, height * rows), squeeze=False)
     return plt, fig, axes
 
 
-def _save(plt: Any, fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+def _axes_array(rows: list[list[Any]]) -> Any:
+    """A 2-D object array of axes (what ``plt.subplots(squeeze=False)`` returns)."""
+    import numpy as np
+
+    out = np.empty((len(rows), len(rows[0])), dtype=object)
+    for i, row in enumerate(rows):
+        for j, ax in enumerate(row):
+            out[i, j] = ax
+    return out
+
+
+def _legends_outside(fig: Any) -> None:
+    """Move each axes' legend to the right of its axes (same entries, at least 8 pt), so no line is hidden."""
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        handles, labels = ax.get_legend_handles_labels()
+        if not handles:
+            continue
+        size = max(8.0, float(legend.get_texts()[0].get_fontsize()) if legend.get_texts() else 8.0)
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0,
+                  fontsize=size, frameon=False)
+
+
+def save(plt: Any, fig: Any, path: Path, dpi: int = DPI) -> Path:
+    """Legends outside the axes, tight layout, write the PNG (at least :data:`DPI`), close the figure."""
+    _legends_outside(fig)
+    with warnings.catch_warnings():  # tight_layout may not fit outside legends; bbox_inches="tight" below does
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
+    fig.savefig(path, dpi=max(dpi, DPI), bbox_inches="tight")
     plt.close(fig)
     return path
 
 
-def _label(e: Entry) -> str:
-    return f"L{e.blocks}" + ("" if e.ansatz == "ry_cnot" else f" {e.ansatz}") if e.tag == "qt" else e.name
+def _label(run: Run, model: str | None, n_runs: int) -> str:
+    tag = model if model is not None else "model"
+    return f"{run.name}: {tag}" if n_runs > 1 else tag
 
 
-def plot_loss_curves(entries: Sequence[Entry], path: Path) -> Path | None:
-    """Fig. 2: mean training cross-entropy per epoch, a curve per model (``L<blocks>`` for QT), a panel per dataset."""
-    keys = sorted({e.key for e in entries if e.curve})
-    if not keys:
-        return None
-    plt, fig, axes = _panels(keys)
-    for ax, key in zip(axes[0], keys):
-        for group in group_entries([e for e in entries if e.key == key]).values():
-            curves = [[r["train_loss"] for r in e.curve] for e in group]
-            n = min(len(c) for c in curves)
-            if n == 0:
-                continue
-            mean = np.mean([c[:n] for c in curves], axis=0)
-            seeds = f"{len(group)} seed" + "s" * (len(group) > 1)
-            ax.plot(np.arange(1, n + 1), mean, marker="o", ms=3, label=f"{_label(group[0])} ({seeds})")
-        ax.set(title=f"{_TITLES[key]}: training loss", xlabel="epoch", ylabel="CE loss")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    return _save(plt, fig, path)
+def plot_series(runs: Sequence[Run], keys: Sequence[str], path: Path, title: str = "") -> Path | None:
+    """Per-epoch curves of ``keys`` (a panel each, :data:`MAX_COLS` per row), one line per (run, model tag).
 
-
-def model_weights(entry: Entry) -> np.ndarray | None:
-    """The trained model's weights as one flat array (QT: the generated ones), from its last checkpoint.
-
-    Only ``qt_image`` runs are rebuilt; others return ``None``.
+    Returns ``None`` (no file) when no run has a numeric value of any key.
     """
-    import torch
-
-    ckpt = entry.run.path / "checkpoints" / entry.tag / "last.pt"
-    if entry.run.info.get("recipe") != "qt_image" or not ckpt.is_file() or entry.tag not in ("classical", "qt"):
+    found = [k for k in keys if any(is_number(r.get(k)) for run in runs for r in run.epochs())]
+    if not found:
         return None
-    from qtrain.config import build_config
-    from qtrain.recipes.quantum_train.qt_image import QTImageConfig, build_model
-    from qtrain.train import load_checkpoint
-
-    model = build_model(build_config(QTImageConfig, entry.run.config), entry.tag)
-    model.load_state_dict(load_checkpoint(ckpt)["model"])
-    if entry.tag == "qt":
-        model = model.export()  # type: ignore[operator]
-    with torch.no_grad():
-        return torch.cat([p.detach().reshape(-1) for p in model.parameters()]).double().numpy()
-
-
-def plot_weights(entries: Sequence[Entry], path: Path) -> Path | None:
-    """Fig. 3: parameter value vs index (top) and histogram (bottom), QT (fewest blocks) vs classical, per dataset."""
-    pairs = []
-    for key in sorted({e.key for e in entries}):
-        cls = [e for e in entries if e.key == key and e.tag == "classical"]
-        qts = sorted((e for e in entries if e.key == key and e.tag == "qt"), key=lambda e: (e.blocks or 0, e.seed))
-        if cls and qts:
-            wc, wq = model_weights(cls[0]), model_weights(qts[0])
-            if wc is not None and wq is not None and wc.size == wq.size:
-                pairs.append((key, qts[0], wq, wc))
-    if not pairs:
-        return None
-    plt, fig, axes = _panels([p[0] for p in pairs], rows=2, height=3.2)
-    for j, (key, qt, wq, wc) in enumerate(pairs):
-        idx = np.arange(wq.size)
-        axes[0][j].plot(idx, wq, ".", ms=1.5, label=f"QT {_label(qt)}", color="tab:blue")
-        axes[0][j].plot(idx, wc, ".", ms=1.5, label="classical", color="tab:orange", alpha=0.6)
-        axes[0][j].set(title=f"{_TITLES[key]}: parameter values", xlabel="parameter index", ylabel="value")
-        bins = np.linspace(min(wq.min(), wc.min()), max(wq.max(), wc.max()), 80)
-        axes[1][j].hist(wq, bins=bins, alpha=0.6, label=f"QT {_label(qt)} (std {wq.std():.3f})", color="tab:blue")
-        axes[1][j].hist(wc, bins=bins, alpha=0.6, label=f"classical (std {wc.std():.3f})", color="tab:orange")
-        axes[1][j].set(xlabel="value", ylabel="count")
-        for ax in (axes[0][j], axes[1][j]):
-            ax.legend(fontsize=7)
-            ax.grid(alpha=0.3)
-    return _save(plt, fig, path)
-
-
-def _acc(group: Sequence[Entry], key: str) -> tuple[float, float] | None:
-    vals = [100 * e.result[key] for e in group if isinstance(e.result.get(key), (int, float))]
-    return mean_std(vals) if vals else None
-
-
-def plot_accuracy_vs_blocks(entries: Sequence[Entry], path: Path) -> Path | None:
-    """Fig. 5: QT train/test accuracy (mean ± std) and parameter ratio vs blocks; classical and QCML as lines."""
-    keys = sorted({e.key for e in entries if e.tag == "qt"})
-    if not keys:
-        return None
-    plt, fig, axes = _panels(keys)
-    for ax, key in zip(axes[0], keys):
-        groups = group_entries([e for e in entries if e.key == key])
-        qt = [(g[0].blocks, g) for (_, _, tag, _, ans), g in groups.items() if tag == "qt" and ans == "ry_cnot"]
-        qt.sort(key=lambda t: t[0])
-        for metric, style in (("train_acc", "s--"), ("test_acc", "o-")):
-            pts = [(b, _acc(g, metric)) for b, g in qt if _acc(g, metric)]
-            if pts:
-                ax.errorbar([b for b, _ in pts], [m for _, (m, _) in pts], yerr=[s for _, (_, s) in pts],
-                            fmt=style, ms=4, capsize=3, label=f"QT {metric.split('_')[0]}")
-        for (_, _, tag, _, _), g in groups.items():
-            if tag in ("classical", "qcml") and _acc(g, "test_acc"):
-                ax.axhline(_acc(g, "test_acc")[0], ls=":", color="k" if tag == "classical" else "tab:green",
-                           label=f"{g[0].name} test")
-        ax.set(title=f"{_TITLES[key]}: accuracy vs QNN blocks", xlabel="QNN blocks", ylabel="accuracy (%)")
+    cols = min(MAX_COLS, len(found))
+    plt, fig, axes = panels(cols, rows=math.ceil(len(found) / cols), height=3.4)
+    flat = [ax for row in axes for ax in row]
+    for ax, key in zip(flat, found):
+        for run in runs:
+            for model in dict.fromkeys(r.get("model") for r in run.epochs()):
+                records = run.epochs(model)
+                pts = [(r.get("epoch", i + 1), r[key]) for i, r in enumerate(records) if is_number(r.get(key))]
+                if pts:
+                    ax.plot(*zip(*pts), marker="o", ms=3, label=_label(run, model, len(runs)))
+        ax.set(title=f"{title}: {key}" if title else key, xlabel="epoch", ylabel=key)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower left")
-        if qt:
-            tw = ax.twinx()
-            tw.plot([b for b, _ in qt], [100 * g[0].result.get("param_ratio", float("nan")) for _, g in qt],
-                    "d-", color="tab:red", ms=4)
-            tw.set_ylabel("parameter ratio QT / CNN (%)", color="tab:red")
-    return _save(plt, fig, path)
-
-
-def plot_generalization_gap(entries: Sequence[Entry], path: Path) -> Path | None:
-    """Fig. 6: train minus test accuracy (points, mean ± std over seeds) for QT (per blocks), QCML, classical."""
-    keys = sorted({e.key for e in entries if isinstance(e.result.get("gap"), (int, float))})
-    if not keys:
-        return None
-    plt, fig, axes = _panels(keys)
-    colours = {"classical": "tab:orange", "qt": "tab:blue", "qcml": "tab:green"}
-    for ax, key in zip(axes[0], keys):
-        groups = [g for g in group_entries([e for e in entries if e.key == key]).values() if _acc(g, "gap")]
-        names = [_label(g[0]) for g in groups]
-        stats = [_acc(g, "gap") for g in groups]
-        ax.bar(range(len(groups)), [m for m, _ in stats], yerr=[s for _, s in stats], capsize=3,
-               color=[colours.get(g[0].tag, "grey") for g in groups])
-        ax.set_xticks(range(len(groups)), names, rotation=30, ha="right", fontsize=8)
-        ax.axhline(0, color="k", lw=0.8)
-        ax.set(title=f"{_TITLES[key]}: generalization gap", ylabel="train - test accuracy (points)")
-        ax.grid(alpha=0.3, axis="y")
-    return _save(plt, fig, path)
+        ax.legend()
+    for ax in flat[len(found):]:
+        ax.set_visible(False)
+    return save(plt, fig, path)

@@ -39,13 +39,13 @@ def apply_1q(state: Tensor, n: int, wire: int, mat: Tensor) -> Tensor:
         out = torch.einsum("ij,bljr->blir", mat, s)
     else:
         out = torch.einsum("bij,bljr->blir", mat, s)
-    return out.reshape(b, -1)
+    return out.reshape(b, 2**n)
 
 
 def _front(state: Tensor, n: int, wires: tuple[int, ...]) -> Tensor:
     b = state.shape[0]
     dims = [0] + [1 + w for w in wires] + [1 + q for q in range(n) if q not in wires]
-    return state.view(b, *([2] * n)).permute(*dims).reshape(b, 2 ** len(wires), -1)
+    return state.view(b, *([2] * n)).permute(*dims).reshape(b, 2 ** len(wires), 2 ** (n - len(wires)))
 
 
 def _back(front: Tensor, n: int, wires: tuple[int, ...]) -> Tensor:
@@ -54,7 +54,7 @@ def _back(front: Tensor, n: int, wires: tuple[int, ...]) -> Tensor:
     inv = [0] * n
     for pos, q in enumerate(order):
         inv[q] = pos
-    return front.view(b, *([2] * n)).permute(0, *[1 + i for i in inv]).reshape(b, -1)
+    return front.view(b, *([2] * n)).permute(0, *[1 + i for i in inv]).reshape(b, 2**n)
 
 
 def apply_2q(state: Tensor, n: int, wires: tuple[int, int], mat: Tensor) -> Tensor:
@@ -139,11 +139,11 @@ def apply_layer(state: Tensor, n: int, wires: tuple[int, ...], mats: Tensor) -> 
         return state
     b = state.shape[0]
     for a, c, g in kron_chunks(n, wires, mats):
-        s = state.view(b, 2 ** (c - a), -1)
+        s = state.view(b, 2 ** (c - a), 2 ** (n - c + a))
         if g is None:
-            state = s.transpose(1, 2).reshape(b, -1)
+            state = s.transpose(1, 2).reshape(b, 2**n)
         else:
-            state = torch.matmul(s.transpose(1, 2), g.transpose(-1, -2)).reshape(b, -1)
+            state = torch.matmul(s.transpose(1, 2), g.transpose(-1, -2)).reshape(b, 2**n)
     return state
 
 
@@ -163,8 +163,8 @@ def layer_adjoint(
         grads = []
         for i in reversed(range(len(wires))):
             w, m = wires[i], mats[..., i, :, :]
-            pf = psi.view(psi.shape[0], 2**w, 2, -1)
-            gf = g.view(g.shape[0], 2**w, 2, -1)
+            pf = psi.view(psi.shape[0], 2**w, 2, 2 ** (n - w - 1))
+            gf = g.view(g.shape[0], 2**w, 2, 2 ** (n - w - 1))
             cross = torch.einsum("blir,bljr->bij", gf, pf.conj() if pf.is_complex() else pf)
             if not batched:
                 cross = cross.sum(0)
@@ -177,7 +177,7 @@ def layer_adjoint(
     grad = torch.zeros((b,) + mats.shape[1:] if batched else mats.shape, dtype=mats.dtype, device=mats.device)
     for a, c, gm in reversed(kron_chunks(n, wires, mats)):
         k = c - a
-        pr, gr = psi.view(b, -1, 2**k), g.view(b, -1, 2**k)  # this chunk sits at the back
+        pr, gr = psi.view(b, 2 ** (n - k), 2**k), g.view(b, 2 ** (n - k), 2**k)  # this chunk sits at the back
         if gm is not None:
             cross = torch.matmul(gr.transpose(1, 2), pr.conj() if pr.is_complex() else pr)
             for q in range(a, c):
@@ -185,8 +185,8 @@ def layer_adjoint(
                     cq = _partial_cross(cross, k, q - a)
                     grad[..., pos[q], :, :] += cq if batched else cq.sum(0)
             gh = _mh(gm)
-            psi = torch.matmul(gh, pr.transpose(1, 2)).reshape(b, -1)
-            g = torch.matmul(gh, gr.transpose(1, 2)).reshape(b, -1)
+            psi = torch.matmul(gh, pr.transpose(1, 2)).reshape(b, 2**n)
+            g = torch.matmul(gh, gr.transpose(1, 2)).reshape(b, 2**n)
         else:
-            psi, g = pr.transpose(1, 2).reshape(b, -1), gr.transpose(1, 2).reshape(b, -1)
+            psi, g = pr.transpose(1, 2).reshape(b, 2**n), gr.transpose(1, 2).reshape(b, 2**n)
     return psi, g, grad @ mats

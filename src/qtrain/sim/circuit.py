@@ -1,6 +1,6 @@
-"""Circuit descriptions: a list of ops (gate, wires, parameter sources). No trainable state.
+"""Circuit descriptions: a builder of ops (gate, wires, parameter sources). No trainable state.
 
-A parameter of an op is fed by one of:
+A parameter of an op is fed by one of (see :mod:`qtrain.sim.ops`, where ``Input`` and ``Op`` live):
 
 * an ``int`` ``i``: trainable weight ``weights[i]``, shared by every sample;
 * :class:`Input` ``(j)``: per-sample data ``inputs[:, j]`` (angle encoding), times ``scale``;
@@ -14,50 +14,16 @@ Example:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Sequence, Union
+from typing import TYPE_CHECKING, Iterable, Sequence
 
+from qtrain.sim.compiled import CompiledCircuit
 from qtrain.sim.gates import Gate, get_gate
+from qtrain.sim.ops import Input, Op, ParamSource, check_source
 
 if TYPE_CHECKING:
     import torch
 
-    from qtrain.sim.executor import CompiledCircuit
-
 __all__ = ["Circuit", "Input", "Op", "ParamSource"]
-
-
-@dataclass(frozen=True)
-class Input:
-    """Per-sample parameter source: ``scale * inputs[:, index]``."""
-
-    index: int
-    scale: float = 1.0
-
-
-ParamSource = Union[int, float, Input]
-
-
-@dataclass(frozen=True)
-class Op:
-    """One gate application."""
-
-    gate: Gate
-    wires: tuple[int, ...]
-    params: tuple[ParamSource, ...]
-
-
-def _check_source(p: object, gate: Gate) -> ParamSource:
-    if isinstance(p, bool) or not isinstance(p, (int, float, Input)):
-        raise ValueError(
-            f"parameter {p!r} of gate {gate.name!r} must be an int (weight index), "
-            "a float (constant) or qtrain.sim.Input(j) (per-sample input)"
-        )
-    if isinstance(p, int) and p < 0:
-        raise ValueError(f"weight index {p} of gate {gate.name!r} must be >= 0")
-    if isinstance(p, Input) and p.index < 0:
-        raise ValueError(f"input index {p.index} of gate {gate.name!r} must be >= 0")
-    return p
 
 
 class Circuit:
@@ -84,7 +50,7 @@ class Circuit:
                 )
         if len(set(ws)) != len(ws):
             raise ValueError(f"gate {g.name!r} needs distinct wires, got {ws}")
-        ps = tuple(_check_source(p, g) for p in params)
+        ps = tuple(check_source(p, g) for p in params)
         if len(ps) != g.n_params:
             raise ValueError(f"gate {g.name!r} takes {g.n_params} parameter(s), got {len(ps)}")
         self.ops.append(Op(g, ws, ps))
@@ -143,9 +109,7 @@ class Circuit:
         device: torch.device | str | None = None,
         engine: str = "auto",
     ) -> CompiledCircuit:
-        """Compile into a fast executor (see :class:`qtrain.sim.CompiledCircuit`)."""
-        from qtrain.sim.executor import CompiledCircuit
-
+        """Compile for repeated evaluation (see :class:`qtrain.sim.CompiledCircuit`)."""
         return CompiledCircuit(self, dtype=dtype, diff_method=diff_method, device=device, engine=engine)
 
 

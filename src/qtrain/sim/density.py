@@ -28,11 +28,12 @@ from torch import Tensor
 
 from qtrain.sim import measure
 from qtrain.sim.apply import apply_2q
-from qtrain.sim.circuit import Circuit, Input, Op
+from qtrain.sim.circuit import Circuit
 from qtrain.sim.gates import Gate
 from qtrain.sim.memory import check_state_fits
-from qtrain.sim.params import prepare_arguments
 from qtrain.sim.noise import NoiseModel
+from qtrain.sim.ops import Input, Op
+from qtrain.sim.params import prepare_arguments
 
 __all__ = ["DensityMatrixCircuit", "MAX_DENSITY_QUBITS", "apply_unitary_rho", "apply_superop_rho"]
 

@@ -23,7 +23,8 @@ import torch
 from torch import Tensor
 
 from qtrain._optional import require
-from qtrain.sim.circuit import Circuit, Input, Op
+from qtrain.sim.circuit import Circuit
+from qtrain.sim.ops import Input, Op
 
 if TYPE_CHECKING:
     import numpy as np

@@ -8,13 +8,18 @@ act on the gate's wires in the order given, first wire most significant, so
 ``real`` marks gates whose matrix is real for real parameters: a circuit made only of them runs
 on a real statevector. ``shift_rules`` give, per parameter, the parameter-shift recipe
 ``((coefficient, shift), ...)`` with ``df/dtheta = sum(c * f(theta + s))``.
+
+Every matrix function is a module-level function or a :func:`functools.partial` of one, so gates,
+circuits and the models holding them pickle (``torch.save`` of a whole model); a registered gate
+unpickles as the shared singleton of :data:`GATES`.
 """
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
@@ -62,6 +67,12 @@ class Gate:
     def __repr__(self) -> str:
         return f"Gate({self.name})"
 
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        # a registered gate pickles by name and unpickles as the same singleton (gates compare by identity)
+        if GATES.get(self.name) is self:
+            return (get_gate, (self.name,))
+        return super().__reduce__()
+
 
 def _c(x: Tensor) -> Tensor:
     return x.to(torch.complex128 if x.dtype == torch.float64 else torch.complex64)
@@ -71,16 +82,15 @@ def _stack(rows: list[list[Tensor]]) -> Tensor:
     return torch.stack([torch.stack(r, dim=-1) for r in rows], dim=-2)
 
 
+def _constant(mat: Tensor, _: Tensor | None = None) -> Tensor:
+    return mat
+
+
 def _fixed(rows: list[list[complex]]) -> Callable[[Tensor], Tensor]:
     is_real = all(complex(v).imag == 0 for r in rows for v in r)
     dtype = torch.float64 if is_real else torch.complex128
     values = [[complex(v).real if is_real else complex(v) for v in r] for r in rows]
-    mat = torch.tensor(values, dtype=dtype)
-
-    def f(_: Tensor | None = None) -> Tensor:
-        return mat
-
-    return f
+    return functools.partial(_constant, torch.tensor(values, dtype=dtype))
 
 
 def _rx(p: Tensor) -> Tensor:
@@ -118,13 +128,14 @@ def _u3(p: Tensor) -> Tensor:
     return torch.complex(mags * torch.cos(angles), mags * torch.sin(angles)).reshape(*p.shape[:-1], 2, 2)
 
 
-def _controlled(one_qubit: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
-    def f(p: Tensor) -> Tensor:
-        u = one_qubit(p)
-        top = torch.tensor([1.0, 1.0, 0.0, 0.0], dtype=u.dtype, device=u.device).diag()
-        return torch.nn.functional.pad(u, (2, 0, 2, 0)) + top  # diag(I, U)
+def _controlled_matrix(one_qubit: Callable[[Tensor], Tensor], p: Tensor) -> Tensor:
+    u = one_qubit(p)
+    top = torch.tensor([1.0, 1.0, 0.0, 0.0], dtype=u.dtype, device=u.device).diag()
+    return torch.nn.functional.pad(u, (2, 0, 2, 0)) + top  # diag(I, U)
 
-    return f
+
+def _controlled(one_qubit: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    return functools.partial(_controlled_matrix, one_qubit)
 
 
 _PX = torch.tensor([[0, 1], [1, 0]], dtype=torch.complex128)
@@ -132,15 +143,14 @@ _PY = torch.tensor([[0, -1j], [1j, 0]], dtype=torch.complex128)
 _PZ = torch.tensor([[1, 0], [0, -1]], dtype=torch.complex128)
 
 
+def _pauli_pair_matrix(pp: Tensor, p: Tensor) -> Tensor:
+    t = _c(p[..., 0] / 2)[..., None, None]
+    eye = torch.eye(4, dtype=t.dtype, device=t.device)
+    return torch.cos(t) * eye - 1j * torch.sin(t) * pp.to(t.dtype).to(t.device)
+
+
 def _pauli_pair_rotation(pauli: Tensor) -> Callable[[Tensor], Tensor]:
-    pp = torch.kron(pauli, pauli)
-
-    def f(p: Tensor) -> Tensor:
-        t = _c(p[..., 0] / 2)[..., None, None]
-        eye = torch.eye(4, dtype=t.dtype, device=t.device)
-        return torch.cos(t) * eye - 1j * torch.sin(t) * pp.to(t.dtype).to(t.device)
-
-    return f
+    return functools.partial(_pauli_pair_matrix, torch.kron(pauli, pauli))
 
 
 def _rzz(p: Tensor) -> Tensor:

@@ -38,7 +38,7 @@ def marginal(p: Tensor, n: int, wires: tuple[int, ...]) -> Tensor:
         t = t.sum(dim=rest)
     order = sorted(wires)
     perm = [0] + [1 + order.index(w) for w in wires]
-    return t.permute(*perm).reshape(b, -1)
+    return t.permute(*perm).reshape(b, 2 ** len(wires))
 
 
 def expval_z(p: Tensor, n: int, wires: tuple[int, ...]) -> Tensor:
@@ -46,7 +46,7 @@ def expval_z(p: Tensor, n: int, wires: tuple[int, ...]) -> Tensor:
     b = p.shape[0]
     out = []
     for w in wires:
-        t = p.reshape(b, 2**w, 2, -1).sum(dim=(1, 3))
+        t = p.reshape(b, 2**w, 2, 2 ** (n - w - 1)).sum(dim=(1, 3))
         out.append(t[:, 0] - t[:, 1])
     return torch.stack(out, dim=1)
 

@@ -1,85 +1,102 @@
-"""Compile a :class:`~qtrain.sim.circuit.Circuit` into stages and evaluate their matrices.
+"""Compile a circuit description into a program: fused stages, parameter groups and the gate list.
 
-Stages:
+Stages (pure data; the engines in :mod:`qtrain.sim.engines` apply them):
 
 * :class:`LayerStage` -- one fused 2x2 matrix per wire (consecutive single-qubit gates multiplied);
 * :class:`MonomialStage` -- a run of fixed two-qubit gates (CNOT/CZ/SWAP chains) folded into one
-  precomputed index permutation with optional phases;
+  affine map of basis indices with optional phases; its 2**n index and phase tensors are built
+  only when a torch path asks for them, so compiling never allocates anything the size of a state;
 * :class:`DenseStage` -- one parameterised two-qubit gate (4x4 matrix).
 
-Parameters are gathered per gate type in one vectorised matrix call per forward pass.
+Parameters are gathered per gate type (:class:`ParamGroup`) so one vectorised matrix call per
+group evaluates every op of that type (see :mod:`qtrain.sim.tables`).
+
+Example:
+    >>> from qtrain.sim import ansatz
+    >>> p = compile_program(ansatz.ry_cnot(4, blocks=2))
+    >>> [type(s).__name__ for s in p.stages], p.stages[1] is p.stages[3]
+    (['LayerStage', 'MonomialStage', 'LayerStage', 'MonomialStage'], True)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, NamedTuple
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from qtrain.sim.apply import apply_2q, apply_layer, apply_permutation, layer_adjoint, twoq_adjoint
-from qtrain.sim.circuit import Circuit, Input, Op
+from qtrain.sim.affine import AffineMap
+from qtrain.sim.apply import apply_2q
 from qtrain.sim.gates import Gate, GateKind
+from qtrain.sim.ops import Input, Op
 
-__all__ = ["Program", "LayerStage", "MonomialStage", "DenseStage", "compile_program"]
+if TYPE_CHECKING:
+    from qtrain.sim.circuit import Circuit
+
+__all__ = ["Program", "LayerStage", "MonomialStage", "DenseStage", "Stage", "ParamGroup", "GateRef",
+           "compile_program", "local_permutation"]
 
 
-@dataclass
+@dataclass(eq=False)
 class LayerStage:
     wires: tuple[int, ...]
     rows: list[list[int]]  # per wire, the op rows (into the 1q table) in application order
     per_sample: bool = False
-    index: Tensor | None = None  # (depth, nw) rows, identity-padded; filled by finalize
-
-    def apply(self, state: Tensor, n: int, mats: Tensor) -> Tensor:
-        return apply_layer(state, n, self.wires, mats)
-
-    def adjoint(self, psi: Tensor, g: Tensor, n: int, mats: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        return layer_adjoint(psi, g, n, self.wires, mats)
+    index: Tensor | None = None  # (depth, nw) rows, identity-padded; filled by _finalize_layer
 
 
-@dataclass
+@dataclass(eq=False)
 class MonomialStage:
-    index: Tensor  # out[:, k] = phases[k] * in[:, index[k]]
-    phases: Tensor | None
-    inverse: Tensor = field(init=False)
+    """``out[:, k] = phases[k] * in[:, src(k)]`` for a run of fixed two-qubit gates."""
 
-    def __post_init__(self) -> None:
-        self.inverse = torch.empty_like(self.index)
-        self.inverse[self.index] = torch.arange(self.index.numel(), dtype=self.index.dtype, device=self.index.device)
+    n: int
+    ops: tuple[Op, ...]
+    src: AffineMap
+    phased: bool  # some gate of the run has a phase other than 1
+    _cache: dict[tuple, Tensor] = field(default_factory=dict, repr=False)
 
-    def apply(self, state: Tensor, n: int, _: Tensor | None = None) -> Tensor:
-        ph = None if self.phases is None else self.phases.to(state.dtype)
-        return apply_permutation(state, self.index, ph)
+    def _cached(self, key: tuple, make) -> Tensor:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
 
-    def undo(self, state: Tensor) -> Tensor:
-        if self.phases is not None:
-            ph = self.phases.to(state.dtype)
-            state = state * (ph.conj() if ph.is_complex() else ph)
-        return state.index_select(1, self.inverse)
+    def index_tensor(self, device: torch.device) -> Tensor:
+        """``src`` as an int64 ``(2**n,)`` gather index on ``device`` (built once per device)."""
+        return self._cached(("index", device), lambda: self.src.index_tensor(device))
 
-    def adjoint(self, psi: Tensor, g: Tensor, n: int, _: Tensor | None = None) -> tuple[Tensor, Tensor, None]:
-        return self.undo(psi), self.undo(g), None
+    def inverse_tensor(self, device: torch.device) -> Tensor:
+        """The gather index of the inverse permutation (``in[:, k] = out[:, inv[k]] / phase``)."""
+        return self._cached(("inverse", device), lambda: self.src.inverse().index_tensor(device))
+
+    def phase_tensor(self, dtype: torch.dtype, device: torch.device) -> Tensor | None:
+        """``(2**n,)`` phases in ``dtype`` on ``device``, or None when every phase is 1.
+
+        The gates applied to the all-ones vector leave exactly the phases: ``out[k] = phases[k] * 1``.
+        """
+        if not self.phased:
+            return None
+
+        def make() -> Tensor:
+            ones = torch.ones(1, 2**self.n, dtype=dtype, device=device)
+            for op in self.ops:
+                ones = apply_2q(ones, self.n, op.wires, op.gate.matrix(None).to(dtype=dtype, device=device))
+            return ones[0]
+
+        return self._cached(("phases", dtype, device), make)
 
 
-@dataclass
+@dataclass(eq=False)
 class DenseStage:
     wires: tuple[int, int]
     row: int
     per_sample: bool = False
 
-    def apply(self, state: Tensor, n: int, mat: Tensor) -> Tensor:
-        return apply_2q(state, n, self.wires, mat)
-
-    def adjoint(self, psi: Tensor, g: Tensor, n: int, mat: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        return twoq_adjoint(psi, g, n, self.wires, mat)
-
 
 Stage = LayerStage | MonomialStage | DenseStage
 
 
-@dataclass
-class _Group:
+@dataclass(eq=False)
+class ParamGroup:
     """Ops of one gate type, all shared or all per-sample, evaluated in one matrix call."""
 
     gate: Gate
@@ -88,41 +105,24 @@ class _Group:
     rows: list[int] = field(default_factory=list)  # row of each op in its table
 
 
-def _monomial(n: int, op: Op, k: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Source index and phase (None when all phases are 1) of a fixed gate on basis states ``k``.
+class GateRef(NamedTuple):
+    """One op of the circuit with the row of its matrix in its table (-1: a fixed two-qubit gate)."""
 
-    Index arithmetic runs in NumPy: one-off work on 2**n integers, kept off torch's thread pool.
-    """
-    m = op.gate.matrix(None).to(torch.complex128).numpy()
-    nz = np.abs(m) > 1e-12
-    if not bool((nz.sum(1) == 1).all()):  # pragma: no cover - guarded by GateKind
-        raise AssertionError(f"{op.gate.name} is not monomial")
-    col = nz.argmax(1)
-    ph = m[np.arange(4), col]
-    s0, s1 = n - 1 - op.wires[0], n - 1 - op.wires[1]
-    local = ((k >> s0) & 1) * 2 + ((k >> s1) & 1)
-    src_local = col[local]
-    src = k & ~((1 << s0) | (1 << s1))
-    src |= ((src_local >> 1) << s0) | ((src_local & 1) << s1)
-    return src, None if bool((ph == 1).all()) else ph[local]
+    op: Op
+    per_sample: bool
+    row: int
 
 
-GP_CONTROLLED = 8  # gate-program flag: a diag(I, U) matrix, applied (and differentiated) as U only
-
-
-@dataclass
+@dataclass(eq=False)
 class Program:
     n: int
     stages: list[Stage]
-    groups1: list[_Group]
-    groups2: list[_Group]
+    groups1: list[ParamGroup]
+    groups2: list[ParamGroup]
     n_shared1: int
     n_shared2: int
     is_real: bool
-    # the gate program (see native ``prog_forward``): one (table, wire0, wire1, row) per op in
-    # circuit order; tables 0/1 shared/per-sample 2x2, 2/3 shared/per-sample 4x4, 4 constant 4x4
-    gate_ops: list[tuple[int, int, int, int]] = field(default_factory=list)
-    const2: list[np.ndarray] = field(default_factory=list)  # complex128 4x4 of fixed 2q gates
+    gates: list[GateRef] = field(default_factory=list)  # every op in circuit order (the gate program)
     has_dense: bool = False  # a stage the stage-wise native path runs in torch (dense 2q, phases)
 
     def occurrences(self) -> list[tuple[int, int, int]]:
@@ -136,103 +136,100 @@ class Program:
         return out
 
 
-def _flush_layer(n: int, pending: dict[int, list[int]], stages: list[Stage]) -> None:
-    if pending:
-        wires = tuple(sorted(pending))
-        stages.append(LayerStage(wires, [pending[w] for w in wires]))
-        pending.clear()
+def local_permutation(gate: Gate) -> tuple[list[int], list[complex]]:
+    """Source column and phase of each output row of a fixed two-qubit gate's 4x4 matrix."""
+    m = gate.matrix(None).to(torch.complex128)
+    nz = m.abs() > 1e-12
+    if not bool((nz.sum(1) == 1).all()):  # pragma: no cover - guarded by GateKind
+        raise AssertionError(f"{gate.name} is not monomial")
+    col = nz.to(torch.int64).argmax(1)
+    return col.tolist(), m[torch.arange(4), col].tolist()
 
 
-def _flush_mono(n: int, mono: list[Op], stages: list[Stage], cache: dict[tuple, MonomialStage]) -> None:
-    """Fold a run of fixed two-qubit gates into one permutation; identical runs share tensors."""
-    if not mono:
-        return
-    key = tuple((op.gate.name, op.wires) for op in mono)
-    if key in cache:
-        stages.append(cache[key])
-        mono.clear()
-        return
-    k = np.arange(2**n, dtype=np.int64)
-    index, phases = k, None
-    for op in mono:  # compose: out2[k] = ph2[k] * ph1[p2[k]] * in[p1[p2[k]]]
-        p2, ph2 = _monomial(n, op, k)
-        index = index[p2]
-        if phases is not None:
-            phases = phases[p2]
-        if ph2 is not None:
-            phases = ph2 if phases is None else ph2 * phases
-    mono.clear()
-    t_index = torch.from_numpy(index)
-    if phases is None or bool((phases == 1).all()):
-        stage = MonomialStage(t_index, None)
-    elif bool((phases.imag == 0).all()):
-        stage = MonomialStage(t_index, torch.from_numpy(phases.real.copy()))
-    else:
-        stage = MonomialStage(t_index, torch.from_numpy(phases))
-    cache[key] = stage
-    stages.append(stage)
+class _Compiler:
+    """Walks the ops once: single-qubit runs become layers, fixed two-qubit runs permutations."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.groups: dict[tuple[Gate, bool], ParamGroup] = {}
+        self.counters = {(1, False): 0, (1, True): 0, (2, False): 0, (2, True): 0}
+        self.stages: list[Stage] = []
+        self.gates: list[GateRef] = []
+        self.pending: dict[int, list[int]] = {}  # wire -> rows of the layer being built (-1-r: per-sample)
+        self.mono: list[Op] = []
+        self.mono_cache: dict[tuple, MonomialStage] = {}  # identical runs share one stage (and its tensors)
+
+    def register(self, op: Op) -> GateRef:
+        ps = any(isinstance(p, Input) for p in op.params)
+        grp = self.groups.setdefault((op.gate, ps), ParamGroup(op.gate, ps))
+        key = (op.gate.n_wires, ps)
+        row = self.counters[key]
+        self.counters[key] += 1
+        grp.ops.append(op)
+        grp.rows.append(row)
+        return GateRef(op, ps, row)
+
+    def add(self, op: Op) -> None:
+        if op.gate.n_wires == 1:
+            self.flush_mono()
+            ref = self.register(op)
+            self.pending.setdefault(op.wires[0], []).append(ref.row if not ref.per_sample else -1 - ref.row)
+        elif op.gate.kind is GateKind.MONOMIAL:
+            self.flush_layer()
+            self.mono.append(op)
+            ref = GateRef(op, False, -1)
+        else:
+            self.flush_layer()
+            self.flush_mono()
+            ref = self.register(op)
+            self.stages.append(DenseStage((op.wires[0], op.wires[1]), ref.row, ref.per_sample))
+        self.gates.append(ref)
+
+    def flush_layer(self) -> None:
+        if self.pending:
+            wires = tuple(sorted(self.pending))
+            self.stages.append(LayerStage(wires, [self.pending[w] for w in wires]))
+            self.pending.clear()
+
+    def flush_mono(self) -> None:
+        """Fold the run of fixed two-qubit gates into one affine map (O(n) per gate, no 2**n arrays)."""
+        if not self.mono:
+            return
+        key = tuple((op.gate, op.wires) for op in self.mono)
+        if key not in self.mono_cache:
+            src, phased = AffineMap.identity(self.n), False
+            for op in self.mono:
+                col, ph = local_permutation(op.gate)
+                src = src.then_local(col, self.n - 1 - op.wires[0], self.n - 1 - op.wires[1])
+                phased = phased or any(abs(p - 1) > 1e-12 for p in ph)
+            self.mono_cache[key] = MonomialStage(self.n, tuple(self.mono), src, phased)
+        self.stages.append(self.mono_cache[key])
+        self.mono.clear()
+
+    def finish(self, is_real: bool) -> Program:
+        self.flush_layer()
+        self.flush_mono()
+        n_sh1 = self.counters[(1, False)]
+        for st in self.stages:
+            if isinstance(st, LayerStage):
+                _finalize_layer(st, n_sh1)
+        g1 = [g for g in self.groups.values() if g.gate.n_wires == 1]
+        g2 = [g for g in self.groups.values() if g.gate.n_wires == 2]
+        has_dense = any(isinstance(st, DenseStage) or (isinstance(st, MonomialStage) and st.phased)
+                        for st in self.stages)
+        return Program(self.n, self.stages, g1, g2, n_sh1, self.counters[(2, False)], is_real, self.gates,
+                       has_dense)
 
 
 def compile_program(circuit: Circuit) -> Program:
-    """Fuse single-qubit runs into layers, fixed two-qubit runs into permutations."""
-    n = circuit.n_qubits
-    groups: dict[tuple[str, bool], _Group] = {}
-    counters = {(1, False): 0, (1, True): 0, (2, False): 0, (2, True): 0}
-    stages: list[Stage] = []
-    pending: dict[int, list[int]] = {}
-    pending_ps: set[int] = set()
-    mono: list[Op] = []
-    cache: dict[tuple, MonomialStage] = {}
-    gate_ops: list[tuple[int, int, int, int]] = []
-    const2: list[np.ndarray] = []
-    const_rows: dict[str, int] = {}
+    """Fuse single-qubit runs into layers, fixed two-qubit runs into permutations.
 
-    def register(op: Op) -> tuple[int, bool]:
-        ps = any(isinstance(p, Input) for p in op.params)
-        grp = groups.setdefault((op.gate.name, ps), _Group(op.gate, ps))
-        key = (op.gate.n_wires, ps)
-        row = counters[key]
-        counters[key] += 1
-        grp.ops.append(op)
-        grp.rows.append(row)
-        return row, ps
-
+    Costs O(ops * n) time and memory: nothing here depends on ``2**n``.
+    """
+    comp = _Compiler(circuit.n_qubits)
     for op in circuit.ops:
-        w1 = op.wires[1] if len(op.wires) > 1 else 0
-        if op.gate.n_wires == 1:
-            _flush_mono(n, mono, stages, cache)
-            row, ps = register(op)
-            gate_ops.append((int(ps), op.wires[0], 0, row))
-            pending.setdefault(op.wires[0], []).append(row if not ps else -1 - row)
-            if ps:
-                pending_ps.add(op.wires[0])
-        elif op.gate.kind is GateKind.MONOMIAL:
-            _flush_layer(n, pending, stages)
-            mono.append(op)
-            if op.gate.name not in const_rows:
-                const_rows[op.gate.name] = len(const2)
-                const2.append(op.gate.matrix(None).to(torch.complex128).numpy())
-            m = const2[const_rows[op.gate.name]]
-            ctrl = bool(np.allclose(m[:2, :2], np.eye(2)) and not m[:2, 2:].any() and not m[2:, :2].any())
-            gate_ops.append((4 + (GP_CONTROLLED if ctrl else 0), op.wires[0], w1, const_rows[op.gate.name]))
-        else:
-            _flush_layer(n, pending, stages)
-            _flush_mono(n, mono, stages, cache)
-            row, ps = register(op)
-            stages.append(DenseStage((op.wires[0], op.wires[1]), row, ps))
-            gate_ops.append((2 + int(ps) + (GP_CONTROLLED if op.gate.controlled else 0), op.wires[0], w1, row))
-    _flush_layer(n, pending, stages)
-    _flush_mono(n, mono, stages, cache)
-
-    n_sh1 = counters[(1, False)]
-    for st in stages:
-        if isinstance(st, LayerStage):
-            _finalize_layer(st, n_sh1)
-    g1 = [g for g in groups.values() if g.gate.n_wires == 1]
-    g2 = [g for g in groups.values() if g.gate.n_wires == 2]
-    has_dense = any(isinstance(st, DenseStage) or (isinstance(st, MonomialStage) and st.phases is not None)
-                    for st in stages)
-    return Program(n, stages, g1, g2, n_sh1, counters[(2, False)], circuit.is_real, gate_ops, const2, has_dense)
+        comp.add(op)
+    return comp.finish(circuit.is_real)
 
 
 def _finalize_layer(st: LayerStage, n_shared: int) -> None:

@@ -13,10 +13,15 @@ A recipe writes the loop itself::
 and :class:`TrainLoop` does the rest: checkpoints every ``ckpt_every`` steps and at every epoch
 end (model, optimizer, scheduler, RNG states, the loader's generator, epoch/step, partial-epoch
 sums), ``metrics.jsonl``, early stopping with a kept best checkpoint, ``max_steps``, the
-progress bar, and resuming: a run killed anywhere and resumed ends with bit-identical weights.
+progress bar, an optional EMA of the weights (evaluated and kept as the best checkpoint), and
+resuming: a run killed anywhere and resumed ends with bit-identical weights. A non-finite loss, or
+non-finite weights about to be checkpointed, stop the run with
+:class:`~qtrain.train.guards.NonFiniteLossError` before anything is saved from them, so the last
+finite checkpoint survives.
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Iterator
 
@@ -27,6 +32,8 @@ from qtrain.train.batches import ShuffledBatches
 from qtrain.train.checkpoint import load_checkpoint, save_checkpoint
 from qtrain.train.context import RunContext
 from qtrain.train.early_stopping import EarlyStopping
+from qtrain.train.ema import EMA
+from qtrain.train.guards import DEFAULT_HINT, NonFiniteLossError, first_nonfinite
 from qtrain.train.progress import ProgressBar
 from qtrain.train.seed import capture_rng_state, restore_rng_state
 
@@ -54,19 +61,24 @@ class TrainLoop:
         monitor: the metric of :meth:`end_epoch` watched by early stopping and the best checkpoint.
         mode: ``"max"`` or ``"min"`` for ``monitor``.
         min_delta: smallest improvement of ``monitor``.
+        ema: optional :class:`~qtrain.train.ema.EMA`, updated after every step, checkpointed; the best
+            checkpoint then holds the averaged weights (evaluate them with ``ema.applied(model)``).
+        nonfinite_hint: the fix named when the loss turns non-finite (e.g. which option lowers the lr).
     """
 
     def __init__(self, ctx: RunContext, tag: str, model: nn.Module, optimizer: torch.optim.Optimizer,
                  loader: ShuffledBatches, epochs: int, *, scheduler: Any = None, ckpt_every: int = 0,
                  max_steps: int | None = None, patience: int = 0, monitor: str = "val_acc",
-                 mode: str = "max", min_delta: float = 0.0) -> None:
+                 mode: str = "max", min_delta: float = 0.0, ema: EMA | None = None,
+                 nonfinite_hint: str = DEFAULT_HINT) -> None:
         if epochs < 1:
             raise ValueError(f"epochs={epochs!r} must be >= 1")
         if ckpt_every < 0:
             raise ValueError(f"ckpt_every={ckpt_every!r} must be >= 0 (0: checkpoint at epoch ends only)")
         self.ctx, self.tag, self.model, self.optimizer, self.loader = ctx, tag, model, optimizer, loader
         self.n_epochs, self.scheduler, self.ckpt_every, self.max_steps = epochs, scheduler, ckpt_every, max_steps
-        self.monitor, self.patience = monitor, patience
+        self.monitor, self.patience, self.ema, self.nonfinite_hint = monitor, patience, ema, nonfinite_hint
+        self._saved_step: int | None = None  # global step of the last.pt on disk
         self.stopper = EarlyStopping(patience, mode, min_delta)  # type: ignore[arg-type]
         self.epoch = self.step_in_epoch = self.global_step = 0
         self.finished = False
@@ -75,7 +87,7 @@ class TrainLoop:
         self._sums = _zero_sums()
         self._loader_state: Tensor | None = None
         self._tick = time.perf_counter()
-        self._lr = float(optimizer.param_groups[0]["lr"])
+        self._lr = self._step_lr = float(optimizer.param_groups[0]["lr"])
         self._bar: ProgressBar | None = None
         self.ckpt_dir = ctx.run_dir.checkpoint_dir(tag)
         self.resumed = ctx.resume and (self.ckpt_dir / "last.pt").is_file()
@@ -96,18 +108,24 @@ class TrainLoop:
 
     def batches(self) -> Iterator[tuple[Tensor, ...]]:
         """The batches of the current epoch not yet done (stops early at ``max_steps``)."""
-        self._lr = float(self.optimizer.param_groups[0]["lr"])
+        if self.step_in_epoch == 0:  # the epoch's starting lr (a resumed epoch keeps its checkpointed one)
+            self._lr = float(self.optimizer.param_groups[0]["lr"])
         state, self._loader_state = self._loader_state, None
         for batch in self.loader.epoch(self.step_in_epoch, state):
             if self.max_steps is not None and self.global_step >= self.max_steps:
                 return
             self._tick = time.perf_counter()
+            self._step_lr = float(self.optimizer.param_groups[0]["lr"])  # before a per-step scheduler moves it
             yield batch
 
     def step_done(self, loss: Tensor | float, correct: Tensor | int, count: int) -> None:
         """Record one optimizer step (mean batch ``loss``, ``correct`` predictions out of ``count``)."""
         self._sums["time"] += time.perf_counter() - self._tick
         loss = float(loss)
+        if not math.isfinite(loss):
+            raise self._nonfinite(loss, "the training loss", self.global_step + 1, self.epoch + 1)
+        if self.ema is not None:
+            self.ema.update(self.model)
         self._sums["loss"] += loss * count
         self._sums["correct"] += float(correct)
         self._sums["count"] += count
@@ -162,10 +180,29 @@ class TrainLoop:
                                  f"epoch metrics are {sorted(metrics)}; evaluate a validation split")
             return
         if self.stopper.update(float(metrics[self.monitor])):
-            save_checkpoint(self.ckpt_dir / "best.pt", {"model": self.model.state_dict(), "epoch": self.epoch,
+            self._check_weights()
+            weights = self.ema.model_state_dict(self.model) if self.ema is not None else self.model.state_dict()
+            save_checkpoint(self.ckpt_dir / "best.pt", {"model": weights, "epoch": self.epoch,
                                                         self.monitor: float(metrics[self.monitor])})
 
+    def _nonfinite(self, value: float, what: str, step: int, epoch: int) -> NonFiniteLossError:
+        path = self.ckpt_dir / "last.pt"
+        kept = path if self._saved_step is not None and path.is_file() else None
+        return NonFiniteLossError(self.tag, step, epoch, value, self._step_lr, kept, self._saved_step,
+                                  self.nonfinite_hint, what)
+
+    def _check_weights(self) -> None:
+        """Refuse to checkpoint weights a finite loss let through as ``nan``/``inf`` (an overflowing step)."""
+        named = list(self.model.named_parameters())
+        if self.ema is not None:
+            named += [(f"ema.{n}", s) for n, s in zip(self.ema.names, self.ema.shadow)]
+        bad = first_nonfinite(named)
+        if bad is not None:
+            epoch = self.epoch if self.step_in_epoch == 0 else self.epoch + 1  # the epoch of the last step
+            raise self._nonfinite(float("nan"), f"weight {bad!r}", self.global_step, epoch)
+
     def _save(self, mid_epoch: bool) -> None:
+        self._check_weights()
         loader_state = self.loader.epoch_start_state if mid_epoch else self.loader.generator.get_state()
         save_checkpoint(self.ckpt_dir / "last.pt", {
             "tag": self.tag, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -174,7 +211,9 @@ class TrainLoop:
             "step_in_epoch": self.step_in_epoch, "global_step": self.global_step, "sums": dict(self._sums),
             "early_stopping": self.stopper.state_dict(), "history": self.history, "finished": self.finished,
             "train_time_s": self.train_time_s, "lr": self._lr,
+            "ema": self.ema.state_dict() if self.ema is not None else None,
         })
+        self._saved_step = self.global_step
 
     def _load(self, ckpt: dict[str, Any]) -> None:
         self.model.load_state_dict(ckpt["model"])
@@ -187,6 +226,9 @@ class TrainLoop:
         self._sums, self.history = dict(ckpt["sums"]), list(ckpt["history"])
         self.stopper.load_state_dict(ckpt["early_stopping"])
         self.train_time_s, self._lr = float(ckpt["train_time_s"]), float(ckpt["lr"])
+        if self.ema is not None and ckpt.get("ema") is not None:
+            self.ema.load_state_dict(ckpt["ema"])
+        self._saved_step = self.global_step
         if self.step_in_epoch:
             self._loader_state = ckpt["loader"]
         else:

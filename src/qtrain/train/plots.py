@@ -1,9 +1,11 @@
 """Loss/accuracy curves as PNG (matplotlib, Agg backend, imported lazily)."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, Sequence
 
+from qtrain._fileio import atomic_write
 from qtrain._optional import require
 
 __all__ = ["plot_curves"]
@@ -39,7 +41,7 @@ def plot_curves(records: Sequence[dict[str, Any]], path: str | Path, keys: Seque
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
-    return path
+    return atomic_write(path, lambda fh: fh.write(buf.getvalue()))  # like every run file: whole, one mode

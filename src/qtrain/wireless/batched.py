@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from qtrain.wireless.config import RateModel, SystemConfig
+from qtrain.wireless.rate import _inverse_or_zero, check_beta_values
 
 __all__ = ["batched_user_rates", "batched_sum_rate"]
 
@@ -32,21 +33,22 @@ def _copilot_offdiag(labels: Tensor) -> Tensor:
     return same & ~torch.eye(k, dtype=torch.bool, device=labels.device)[:, None, :]
 
 
-def _estimates(beta: Tensor, labels: Tensor, cfg: SystemConfig) -> tuple[Tensor, Tensor]:
-    """``gamma (S, M, C, K)`` and ``sum_k gamma (S, M, C)``."""
+def _estimates(beta: Tensor, labels: Tensor, cfg: SystemConfig) -> tuple[Tensor, Tensor, Tensor]:
+    """``gamma (S, M, C, K)``, ``sum_k gamma (S, M, C)`` and ``gamma / beta (S, M, C, K)`` (finite at beta = 0)."""
     a = cfg.tau_p * cfg.rho_p
     den = a * _group_sums(beta, labels, cfg.tau_p) + 1.0  # (S, M, C, T)
     idx = labels[:, None, :, :].expand(beta.shape[0], beta.shape[1], -1, -1)
-    gamma = a * beta.square()[:, :, None, :] / den.gather(-1, idx)
-    return gamma, gamma.sum(-1)
+    den = den.gather(-1, idx)
+    gamma = a * beta.square()[:, :, None, :] / den
+    return gamma, gamma.sum(-1), a * beta[:, :, None, :] / den
 
 
 def _closed_form_sinr(beta: Tensor, labels: Tensor, cfg: SystemConfig) -> Tensor:
     s, m, k = beta.shape
     c = labels.shape[1]
-    gamma, total = _estimates(beta, labels, cfg)
-    eta = 1.0 / (cfg.L * total)  # (S, M, C)
-    w = eta.sqrt()[..., None] * gamma / beta[:, :, None, :]  # (S, M, C, K)
+    gamma, total, ratio = _estimates(beta, labels, cfg)
+    eta = _inverse_or_zero(cfg.L * total)  # (S, M, C)
+    w = eta.sqrt()[..., None] * ratio  # (S, M, C, K)
     z = torch.bmm(beta.transpose(1, 2), w.reshape(s, m, c * k)).reshape(s, k, c, k)  # z[s, k, c, k']
     signal = torch.diagonal(z, dim1=1, dim2=3)  # (S, C, K)
     coherent = (z.square() * _copilot_offdiag(labels)).sum(-1).transpose(1, 2)  # (S, C, K)
@@ -57,9 +59,9 @@ def _closed_form_sinr(beta: Tensor, labels: Tensor, cfg: SystemConfig) -> Tensor
 
 def _compat_sinr(beta: Tensor, labels: Tensor, cfg: SystemConfig) -> Tensor:
     k = beta.shape[-1]
-    gamma, total = _estimates(beta, labels, cfg)
-    eta = 1.0 / total  # the public code has no L
-    w = eta.sqrt()[..., None] * gamma / beta[:, :, None, :]  # (S, M, C, K)
+    gamma, total, ratio = _estimates(beta, labels, cfg)
+    eta = _inverse_or_zero(total)  # the public code has no L
+    w = eta.sqrt()[..., None] * ratio  # (S, M, C, K)
     signal = (w * beta[:, :, None, :]).sum(1)  # (S, C, K)
     z_last = torch.bmm(w[..., k - 1].transpose(1, 2), beta)  # (S, C, K): Z_{k, K-1}
     with_last = labels == labels[..., k - 1:]
@@ -79,7 +81,11 @@ def batched_user_rates(beta: Tensor, labels: Tensor, cfg: SystemConfig) -> Tenso
 
     Returns:
         ``(S, C, K)``; equal to ``rates_from_copilot(beta[:, None], copilot_matrix(labels), cfg)``.
+
+    Raises:
+        ValueError: ``beta`` holds values outside ``[0, 1]`` or NaN.
     """
+    check_beta_values(beta)
     if cfg.rate_model == RateModel.PAPER_CODE_COMPAT:
         return (1.0 - cfg.tau_p / cfg.tau_c) * torch.log2(1.0 + _compat_sinr(beta, labels, cfg))
     return cfg.prelog * torch.log2(1.0 + _closed_form_sinr(beta, labels, cfg))

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from qtrain._fileio import atomic_write, clean_stale_temps, read_npz
 from qtrain.wireless.config import Shadowing, SystemConfig
 
 __all__ = ["Scenarios", "make_scenarios", "wraparound_distance", "path_loss_db", "shadowing_db",
@@ -145,15 +144,20 @@ def scenario_cache_path(cfg: SystemConfig, n: int, seed: int, cache_dir: str | P
 
 
 def _save_atomic(path: Path, sc: Scenarios) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    arrays = {"beta": sc.beta.numpy(), "ap_pos": sc.ap_pos.numpy(), "ue_pos": sc.ue_pos.numpy()}
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
+
+
+def _load_cached(path: Path, cfg: SystemConfig, n: int) -> Scenarios | None:
+    """The cached scenarios, or ``None`` when the file is damaged or does not fit (it is then regenerated)."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, beta=sc.beta.numpy(), ap_pos=sc.ap_pos.numpy(), ue_pos=sc.ue_pos.numpy())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        z = read_npz(path, ("beta", "ap_pos", "ue_pos"))
+    except ValueError:
+        return None
+    shapes = {"beta": (n, cfg.M, cfg.K), "ap_pos": (n, cfg.M, 2), "ue_pos": (n, cfg.K, 2)}
+    if any(z[k].shape != s or z[k].dtype != np.float64 or not np.isfinite(z[k]).all() for k, s in shapes.items()):
+        return None
+    return Scenarios(*(torch.from_numpy(z[k].copy()) for k in ("beta", "ap_pos", "ue_pos")))
 
 
 def make_scenarios(cfg: SystemConfig, n: int, seed: int | None = None,
@@ -162,7 +166,8 @@ def make_scenarios(cfg: SystemConfig, n: int, seed: int | None = None,
 
     APs and users are uniform in the ``D x D`` square; ``beta = 10^((PL + shadowing)/10)`` with
     shadowing only on links longer than ``d1``. With ``cache_dir`` the result is read from, or
-    written atomically to, ``scenario_cache_path(cfg, n, seed, cache_dir)``.
+    written atomically to, ``scenario_cache_path(cfg, n, seed, cache_dir)``; a damaged cache file
+    is regenerated.
 
     Args:
         cfg: the system.
@@ -186,9 +191,10 @@ def make_scenarios(cfg: SystemConfig, n: int, seed: int | None = None,
     if cache_dir is None:
         return _generate(cfg, n, seed)
     path = scenario_cache_path(cfg, n, seed, cache_dir)
-    if path.is_file():
-        with np.load(path) as z:
-            return Scenarios(*(torch.from_numpy(z[k].copy()) for k in ("beta", "ap_pos", "ue_pos")))
+    clean_stale_temps(path.parent, recursive=False)
+    cached = _load_cached(path, cfg, n) if path.is_file() else None
+    if cached is not None:
+        return cached
     sc = _generate(cfg, n, seed)
     _save_atomic(path, sc)
     return sc

@@ -1,4 +1,4 @@
-"""Run the pilot-assignment baselines on a batch of scenarios and tabulate them next to Table II."""
+"""Run the pilot-assignment baselines (heuristics, local and exhaustive search) on batches of scenarios."""
 from __future__ import annotations
 
 import time
@@ -14,12 +14,12 @@ from qtrain.wireless.config import RateModel, SystemConfig
 from qtrain.wireless.heuristics import (balanced_random_pilots, greedy_pilots, location_pilots, master_ap_pilots,
                                         random_pilots)
 from qtrain.wireless.partitions import n_partitions
-from qtrain.wireless.presets import PAPER_TABLE_II, table2_config
+from qtrain.wireless.presets import table2_config
 from qtrain.wireless.rate import sum_rate
 from qtrain.wireless.exhaustive import exhaustive_pilots
 from qtrain.wireless.search import local_search_pilots
 
-__all__ = ["METHODS", "MethodResult", "assign_pilots", "compare_methods", "run_table2", "format_table2"]
+__all__ = ["METHODS", "EXHAUSTIVE_LIMIT", "MethodResult", "assign_pilots", "compare_methods", "run_table2"]
 
 METHODS = ("random", "balanced_random", "greedy", "master_ap", "location", "local_search", "exhaustive")
 """Names accepted by :func:`assign_pilots`."""
@@ -116,26 +116,3 @@ def run_table2(rows: Sequence[str], n: int = 200, seed: int = 2025,
             ok = [m for m in methods if m != "exhaustive" or n_partitions(cfg.K, cfg.tau_p) <= EXHAUSTIVE_LIMIT]
             per_row[row] = compare_methods(sc, cfg, ok, seed)
     return results
-
-
-_PAPER_COL = {"random": "random", "greedy": "greedy", "master_ap": "master_ap", "location": "location",
-              "exhaustive": "exhaustive"}
-
-
-def format_table2(results: dict[str, dict[str, dict[str, MethodResult]]]) -> str:
-    """Markdown table: one line per (row, rate model) with ``mean (paper)`` per method and wall times."""
-    methods = list(dict.fromkeys(m for rows in results.values() for r in rows.values() for m in r))
-    head = "| system | model | " + " | ".join(methods) + " |"
-    lines = [head, "|" + "---|" * (2 + len(methods))]
-    for model, rows in results.items():
-        for row, res in rows.items():
-            cells = []
-            for m in methods:
-                if m not in res:
-                    cells.append("-")
-                    continue
-                paper = PAPER_TABLE_II[row].get(_PAPER_COL.get(m, ""), None)
-                ref = f" ({paper:.2f})" if paper is not None else ""
-                cells.append(f"{res[m].mean:.2f}{ref} [{res[m].seconds_per_scenario * 1e3:.1f} ms]")
-            lines.append(f"| {row} | {model} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from qtrain.wireless.config import RateModel, SystemConfig
 from qtrain.wireless.partitions import _rgs_checked, n_partitions
-from qtrain.wireless.rate import check_beta, sum_rate
+from qtrain.wireless.rate import _inverse_or_zero, check_beta, sum_rate
 
 __all__ = ["exhaustive_pilots", "DEFAULT_MAX_ELEMENTS"]
 
@@ -96,10 +96,11 @@ def _partition_terms(beta: Tensor, st: _Structure, cfg: SystemConfig, den: Tenso
     for t in range(st.masks.shape[1]):
         total += gsum[:, st.masks[:, t]]  # row 0 (empty block) is all zeros
     if cfg.rate_model == RateModel.PAPER_CODE_COMPAT:
-        eta_last = 1.0 / total[..., -1]
+        eta_last = _inverse_or_zero(total[..., -1])
         gamma_last = cfg.tau_p * cfg.rho_p * beta[:, -1, -1, None].square() / den[:, st.last_block, -1]
-        return total.rsqrt(), eta_last * gamma_last
-    return (cfg.L * total).rsqrt(), None
+        return torch.where(total > 0, total.rsqrt(), torch.zeros_like(total)), eta_last * gamma_last
+    # an AP that hears no user (every beta_mk = 0) gets x = 0, not 1/sqrt(0): the formula's limit
+    return torch.where(total > 0, (cfg.L * total).rsqrt(), torch.zeros_like(total)), None
 
 
 def _block_values(beta: Tensor, blocks: _Blocks, cols: slice, x: Tensor, extra: Tensor | None,

@@ -11,7 +11,7 @@ from torch import Tensor
 from qtrain.wireless.channel import wraparound_distance
 from qtrain.wireless.config import SystemConfig
 from qtrain.wireless.batched import batched_user_rates
-from qtrain.wireless.rate import check_beta, check_pilots
+from qtrain.wireless.rate import check_beta, check_count, check_init
 
 __all__ = ["random_pilots", "balanced_random_pilots", "greedy_pilots", "master_ap_pilots", "location_pilots"]
 
@@ -27,6 +27,7 @@ def random_pilots(n_scenarios: int, cfg: SystemConfig, generator: torch.Generato
         >>> random_pilots(2, SystemConfig(K=6, tau_p=3), g).shape
         torch.Size([2, 6])
     """
+    check_count("n_scenarios", n_scenarios)
     return torch.randint(0, cfg.tau_p, (n_scenarios, cfg.K), generator=generator)
 
 
@@ -36,6 +37,7 @@ def balanced_random_pilots(n_scenarios: int, cfg: SystemConfig,
 
     Bjornson's initialisation of the greedy algorithm. Returns ``(S, K)`` int64 labels.
     """
+    check_count("n_scenarios", n_scenarios)
     perm = torch.rand(n_scenarios, cfg.K, generator=generator).argsort(-1)
     return perm % cfg.tau_p
 
@@ -59,9 +61,10 @@ def greedy_pilots(beta: Tensor, cfg: SystemConfig, init: Tensor | None = None, n
         ``(S, K)`` int64 labels.
     """
     check_beta(beta, cfg)
+    if n_iter is not None:
+        check_count("n_iter", n_iter)
     s = beta.shape[0]
-    pilots = random_pilots(s, cfg, generator) if init is None else init.clone().long()
-    check_pilots(pilots, cfg)
+    pilots = random_pilots(s, cfg, generator) if init is None else check_init(init, beta, cfg)
     colsum = beta.sum(-2)  # (S, K): sum_m beta_mk
     rows = torch.arange(s)
     for _ in range(cfg.K if n_iter is None else n_iter):
@@ -119,6 +122,8 @@ def location_pilots(ue_pos: Tensor, cfg: SystemConfig) -> Tensor:
     """
     if ue_pos.ndim != 3 or tuple(ue_pos.shape[1:]) != (cfg.K, 2):
         raise ValueError(f"ue_pos.shape={tuple(ue_pos.shape)} must be (S, K, 2) = (S, {cfg.K}, 2)")
+    if not bool(torch.isfinite(ue_pos).all()):
+        raise ValueError("ue_pos holds NaN or inf; user positions are finite coordinates in km")
     s, k_users, _ = ue_pos.shape
     dist = wraparound_distance(ue_pos, ue_pos, cfg.area_side_km, cfg.wrap_around)  # (S, K, K)
     order = ue_pos[..., 0].argsort(-1)

@@ -27,7 +27,7 @@ def stirling2(n: int, k: int) -> int:
         >>> stirling2(6, 3), stirling2(15, 3)
         (90, 2375101)
     """
-    if n < 0 or k < 0:
+    if not isinstance(n, int) or not isinstance(k, int) or n < 0 or k < 0:
         raise ValueError(f"stirling2(n={n}, k={k}) needs n >= 0 and k >= 0")
     row = [1] + [0] * k  # S(0, j)
     for i in range(1, n + 1):
@@ -50,9 +50,9 @@ def n_partitions(n_users: int, tau_p: int) -> int:
 
 
 def _check(n_users: int, tau_p: int) -> None:
-    if not isinstance(n_users, int) or n_users < 1:
+    if not isinstance(n_users, int) or isinstance(n_users, bool) or n_users < 1:
         raise ValueError(f"n_users={n_users!r} must be an integer >= 1")
-    if not isinstance(tau_p, int) or tau_p < 1:
+    if not isinstance(tau_p, int) or isinstance(tau_p, bool) or tau_p < 1:
         raise ValueError(f"tau_p={tau_p!r} must be an integer >= 1")
 
 

@@ -9,7 +9,7 @@ from torch import Tensor
 from qtrain.wireless.config import SystemConfig
 from qtrain.wireless.batched import batched_sum_rate
 from qtrain.wireless.heuristics import master_ap_pilots
-from qtrain.wireless.rate import check_beta, check_pilots
+from qtrain.wireless.rate import check_beta, check_count, check_init
 
 __all__ = ["local_search_pilots", "MoveStrategy"]
 
@@ -75,8 +75,11 @@ def local_search_pilots(beta: Tensor, cfg: SystemConfig, init: Tensor | None = N
     except ValueError:
         raise ValueError(f"strategy={strategy!r} is not supported; use one of "
                          f"{[m.value for m in MoveStrategy]}") from None
-    pilots = master_ap_pilots(beta, cfg) if init is None else init.clone().long()
-    check_pilots(pilots, cfg)
+    check_count("max_rounds", max_rounds)
+    check_count("max_elements", max_elements, 1)
+    if not isinstance(rtol, (int, float)) or isinstance(rtol, bool) or not 0 <= rtol < 1:
+        raise ValueError(f"rtol={rtol!r} must be a finite number in [0, 1) (the smallest relative gain of a move)")
+    pilots = master_ap_pilots(beta, cfg) if init is None else check_init(init, beta, cfg)
     if cfg.tau_p == 1:
         return pilots
     users, offsets = _moves(cfg)

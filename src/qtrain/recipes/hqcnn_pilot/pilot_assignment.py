@@ -29,13 +29,13 @@ from torch.utils.data import TensorDataset
 from qtrain.config import option
 from qtrain.recipes.registry import Recipe, RecipeOutput
 from qtrain.train import RunContext, RunDir, ShuffledBatches, TrainLoop, atomic_write, seed_everything
-from qtrain.wireless import (TABLE_II, compare_methods, make_scenarios, master_ap_pilots, n_partitions,
-                             sum_rate, table2_config)
-from qtrain.wireless.evaluate import EXHAUSTIVE_LIMIT
-from qtrain.wireless.learning import (ASSIGNERS, PilotAssigner, assigner_loss, build_assigner, evaluate_assigner,
-                                      feature_stats, hqcnn_total, param_counts)
-from qtrain.wireless.presets import PAPER_TABLE_II
-from qtrain.wireless.zne import extrapolate
+from qtrain.recipes.hqcnn_pilot.assigners import (ASSIGNERS, PilotAssigner, assigner_loss, build_assigner,
+                                                  evaluate_assigner, feature_stats, hqcnn_total, param_counts)
+from qtrain.recipes.hqcnn_pilot.paper import PAPER_TABLE_II
+from qtrain.recipes.hqcnn_pilot.report import report_section
+from qtrain.sim.mitigation import extrapolate
+from qtrain.wireless import (EXHAUSTIVE_LIMIT, TABLE_II, compare_methods, make_scenarios, master_ap_pilots,
+                             n_partitions, sum_rate, table2_config)
 
 __all__ = ["PilotConfig", "RECIPE", "build_model", "train"]
 
@@ -232,7 +232,8 @@ def save_export(model: PilotAssigner, run_dir: RunDir) -> Path:
 
     path = run_dir.path / "model.safetensors"
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
-    atomic_write(path, lambda fh: fh.write(save(tensors, metadata={"format": "pt"})))
+    meta = {"format": "pt", "target_class": f"{type(model).__module__}.{type(model).__qualname__}"}
+    atomic_write(path, lambda fh: fh.write(save(tensors, metadata=meta)))
     return path
 
 
@@ -247,6 +248,6 @@ def export(cfg: PilotConfig, run_dir: RunDir) -> Path:
     return save_export(model, run_dir)
 
 
-RECIPE = Recipe(name="pilot_assignment", config_cls=PilotConfig, train=train, export=export,
+RECIPE = Recipe(name="pilot_assignment", config_cls=PilotConfig, train=train, export=export, report=report_section,
                 description="HQCNN vs MLP/CNN pilot assignment in cell-free massive MIMO (HQCNN paper, "
                             "Table II, Fig. 3c)")

