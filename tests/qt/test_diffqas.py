@@ -268,3 +268,23 @@ def test_any_target_module_conv_batchnorm(single_thread: None) -> None:
     out.sum().backward()
     assert out.shape == (5, 2) and int(qt.target[1].num_batches_tracked) == 1
     assert all(p.grad is not None for p in qt.parameters())
+
+
+def test_asinh_feature_keeps_the_zero_state_spike_out_of_the_calibration(single_thread: None) -> None:
+    """The no-H Rz candidates put w_c on basis state 0; as a linear feature (p * 2**n) that one value
+    dominates the first tensor's spread at calibration and shrinks every other weight of it."""
+    from qtrain.qt.diffqas import AsinhTransform
+
+    spread = {}
+    for transform in ("scaled", "asinh"):
+        torch.manual_seed(0)
+        target = nn.Linear(200, 20)
+        qt = DiffQASTrain(target, depth=2, transform=transform)
+        with torch.no_grad():
+            w = qt.generate()["weight"].reshape(-1)
+        spread[transform] = float(w[1:].std() / target.weight.detach().std())
+    assert spread["scaled"] < 0.5 < 0.8 < spread["asinh"] < 1.2
+    assert isinstance(DiffQASTrain(nn.Linear(3, 2), depth=1, transform="asinh").generator.transform, AsinhTransform)
+    assert not isinstance(DiffQASTrain(nn.Linear(3, 2), depth=1).generator.transform, AsinhTransform)  # scaled
+    with pytest.raises(ValueError, match=r"transform='log' is unknown; use one of \['asinh', 'scaled', 'raw'"):
+        DiffQASTrain(nn.Linear(3, 2), transform="log")

@@ -41,7 +41,7 @@ from qtrain.qt.mapping import MLPMapping
 from qtrain.qt.template import materialize
 from qtrain.qt.wrapper import QuantumTrain
 
-__all__ = ["Weighting", "ArchitectureReport", "DiffQASGenerator", "DiffQASTrain"]
+__all__ = ["Weighting", "AsinhTransform", "ArchitectureReport", "DiffQASGenerator", "DiffQASTrain"]
 
 
 @argument("weighting")
@@ -50,6 +50,35 @@ class Weighting(ChoiceEnum):
 
     RAW = "raw"  # the paper: w_c used as they are (initialised to 1/K)
     SOFTMAX = "softmax"  # DARTS-style: softmax of logits (initialised to 0, i.e. 1/K each)
+
+
+TRANSFORMS = ("asinh", "scaled", "raw", "tanh_power")
+"""Probability features of a DiffQAS generator (``qtrain.qt.ProbTransform``'s three, and ``asinh``)."""
+
+
+class AsinhTransform(nn.Module):
+    """``asinh(2**n * p)``: the mapping's probability feature for a DiffQAS mixture.
+
+    Near ``p * 2**n`` (the ``"scaled"`` feature) for typical probabilities, logarithmic for spikes
+    and odd: the no-H Rz candidates put all their mass ``w_c`` on basis state 0, i.e. a feature of
+    ``w_c * 2**n`` (~11,000 at 17 qubits) that a linear feature passes on to one generated weight and
+    to its tensor's calibration (shrinking every other weight of that tensor); raw mixing weights can
+    make ``p`` negative, where a power or a log would fail.
+
+    Example:
+        >>> AsinhTransform(3)(torch.tensor([0.0, 1 / 8, 1.0]))
+        tensor([0.0000, 0.8814, 2.7765])
+    """
+
+    def __init__(self, n_qubits: int) -> None:
+        super().__init__()
+        self.n_qubits = n_qubits
+
+    def forward(self, p: Tensor) -> Tensor:
+        return torch.asinh(p * float(2**self.n_qubits))
+
+    def extra_repr(self) -> str:
+        return f"n_qubits={self.n_qubits}"
 
 
 @dataclass(frozen=True)
@@ -88,9 +117,11 @@ class DiffQASGenerator(QuantumParameterGenerator):
         engine: ``"grouped"`` (closed forms + native runs), ``"batched"`` or ``"separate"``.
         mapping: default ``Linear(n + 1 -> 1)`` (the paper's counts); any mapping module works.
         bits, transform, center, reference, calibrate, learn_scale, diff_method, dtype, device:
-            as in :class:`QuantumParameterGenerator`. Defaults: ``bits="01"`` (the paper's binary
-            labels) and ``transform="scaled"`` (``p * 2**n``): the mixture can leave the simplex with
-            raw weights, and a linear mapping of a raw ``p ~ 2**-n`` would barely move.
+            as in :class:`QuantumParameterGenerator`, plus ``transform="asinh"``
+            (:class:`AsinhTransform`); defaults ``bits="01"`` (the paper's binary labels) and
+            ``transform="scaled"`` (``p * 2**n``): a raw ``p ~ 2**-n`` through a linear mapping would
+            barely move. ``"asinh"`` keeps the |0...0> spike of the no-H Rz candidates out of the
+            calibration but measured no better (benchmarks/results/diffqas_transform.md).
 
     Shapes:
         ``forward() -> (M,)``; :meth:`candidate_probs` -> ``(K, n_groups)``.
@@ -104,9 +135,15 @@ class DiffQASGenerator(QuantumParameterGenerator):
         cands = parse_candidates(candidates)
         total = sizes if isinstance(sizes, int) else sum(int(s) for s in sizes)
         n = min_qubits(int(total)) if n_qubits is None else n_qubits
+        if transform not in TRANSFORMS:
+            raise ValueError(f"transform={transform!r} is unknown; use one of {list(TRANSFORMS)}")
+        asinh = transform == "asinh"
         super().__init__(sizes, n_qubits, ansatz=candidate_circuit(cands[0], n, depth), blocks=depth,
                          mapping=MLPMapping(()) if mapping is None else mapping, n_per_state=1, bits=bits,
-                         transform=transform, diff_method=diff_method, dtype=dtype, device=device, **kwargs)
+                         transform="raw" if asinh else transform, diff_method=diff_method, dtype=dtype,
+                         device=device, **kwargs)
+        if asinh:
+            self.transform = AsinhTransform(self.n_qubits)
         self.weighting = Weighting.parse(weighting)
         self.shared_angles = bool(shared_angles)
         self.depth = depth
@@ -190,7 +227,7 @@ class DiffQASTrain(QuantumTrain):
                 raise ValueError(f"{bad}= is fixed by DiffQASTrain (one weight per basis state, the DiffQAS "
                                  "candidates, the target's dtype and device); remove it")
         # the wrapper builds the template and a plain generator; ours replaces the generator
-        super().__init__(target, n_qubits, "ry_cnot", 1, MLPMapping(()), 1, bits, transform, calibrate=False)
+        super().__init__(target, n_qubits, "ry_cnot", 1, MLPMapping(()), 1, bits, "raw", calibrate=False)
         refs = [self.target.get_buffer(name) for name in self.generated_names]
         self.generator = DiffQASGenerator(
             [r.numel() for r in refs], n_qubits, depth, candidates, weighting=weighting, shared_angles=shared_angles,

@@ -63,7 +63,8 @@ class DiffQASSeriesConfig:
     engine: Literal["grouped", "batched", "separate"] = option(
         "grouped", "candidate simulation: closed forms + native runs, one batched simulation, or 12 circuits")
     bits: Literal["01", "pm1"] = option("01", "basis-label features of the mapping: 0/1 (paper text) or -1/+1")
-    transform: Literal["raw", "scaled", "tanh_power"] = option("scaled", "probability feature: p, p*2^n or tanh-power")
+    transform: Literal["asinh", "scaled", "raw", "tanh_power"] = option(
+        "scaled", "probability feature: asinh(p*2^n), p*2^n, p or the official code's tanh-power")
     calibrate: bool = option(True, "start each generated tensor at its init's mean/std (qtrain)")
     diff_method: Literal["adjoint", "backprop", "parameter_shift"] = option("adjoint", "QNN gradient method")
     device: str = option("cpu", "torch device (cpu or cuda)")
