@@ -71,8 +71,8 @@ def test_config_errors_are_reported_together() -> None:
         load_config("diffqas_image", "smoke", ["configs=[0,3]", "search=false", "derive_epochs=2", "lr=nan",
                                                 "n_train=950"])
     assert exc.value.problems == [
+        "lr=nan is not finite; allowed: a finite number > 0",
         "configs=(0, 3) must be distinct Table I numbers in 1..12, e.g. (1, 2, 3)",
-        "lr=nan must be a finite number",
         "derive_epochs=2 needs search=true (it retrains the search's arg-max)",
         "n_train + n_test = 1050 > 1000 MNIST-5k images of the pair; lower them",
     ]

@@ -78,9 +78,9 @@ def test_config_errors() -> None:
         load_config("diffqas_series", None, ["configs=[4,4]", "rms_alpha=1.5", "lr=inf", "dataset=narma2"])
     assert exc.value.problems == [
         "rms_alpha=1.5 is out of range; must be <= 1",
+        "lr=inf is not finite; allowed: a finite number > 0",
         "dataset='narma2': allowed values are ['bessel', 'damped_shm', 'delayed_qc', 'narma5', 'narma10'] "
         "(type 'bessel' | 'damped_shm' | 'delayed_qc' | 'narma5' | 'narma10'); help: Table II column: Bessel J2, "
         "damped SHM, delayed quantum control, NARMA-5, NARMA-10",
         "configs=(4, 4) must be distinct Table I numbers in 1..12, e.g. (1, 2, 3)",
-        "lr=inf must be a finite number",
     ]

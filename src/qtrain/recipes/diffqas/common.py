@@ -12,8 +12,6 @@ Example:
 """
 from __future__ import annotations
 
-import dataclasses
-import math
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -24,7 +22,7 @@ from qtrain.qt import DiffQASTrain
 from qtrain.qt.diffqas import DiffQASGenerator
 from qtrain.train import RunDir, load_checkpoint, save_model_safetensors, seed_everything
 
-__all__ = ["model_tags", "candidates_of", "model_label", "check_configs", "nonfinite_problems", "build_qt",
+__all__ = ["model_tags", "candidates_of", "model_label", "check_configs", "build_qt",
            "arch_metrics", "architecture_summary", "resolve_device", "derive_model", "export_tag", "export_run"]
 
 
@@ -53,17 +51,6 @@ def check_configs(configs: Sequence[int], search: bool, classical: bool) -> list
         out.append(f"configs={tuple(configs)!r} must be distinct Table I numbers in 1..12, e.g. (1, 2, 3)")
     if not search and not configs and not classical:
         out.append("nothing to train: set search=true, list configs=(1, ..., 12) or set classical=true")
-    return out
-
-
-def nonfinite_problems(cfg: Any) -> list[str]:
-    """NaN / inf in any float option of a config dataclass (range bounds let NaN through)."""
-    out = []
-    for f in dataclasses.fields(cfg):
-        value = getattr(cfg, f.name)
-        items = value if isinstance(value, tuple) else (value,)
-        if any(isinstance(v, float) and not math.isfinite(v) for v in items):
-            out.append(f"{f.name}={value!r} must be a finite number")
     return out
 
 

@@ -91,7 +91,6 @@ class DiffQASImageConfig:
     def problems(self) -> list[str]:
         """Cross-field checks (reported together with the per-field ones)."""
         out = common.check_configs(self.configs, self.search, self.classical)
-        out += common.nonfinite_problems(self)
         if self.derive_epochs and not self.search:
             out.append(f"derive_epochs={self.derive_epochs} needs search=true (it retrains the search's arg-max)")
         n_train, n_test = self.sizes

@@ -88,7 +88,7 @@ class DiffQASRLConfig:
 
     def problems(self) -> list[str]:
         """Cross-field checks (reported together with the per-field ones)."""
-        out = common.check_configs(self.configs, self.search, self.classical) + common.nonfinite_problems(self)
+        out = common.check_configs(self.configs, self.search, self.classical)
         if len(self.betas) != 2 or any(not 0 < b < 1 for b in self.betas):
             out.append(f"betas={self.betas!r} must be two numbers in (0, 1), e.g. [0.92, 0.999]")
         return out

@@ -82,7 +82,7 @@ class DiffQASSeriesConfig:
 
     def problems(self) -> list[str]:
         """Cross-field checks (reported together with the per-field ones)."""
-        out = common.check_configs(self.configs, self.search, self.classical) + common.nonfinite_problems(self)
+        out = common.check_configs(self.configs, self.search, self.classical)
         if self.derive_epochs and not self.search:
             out.append(f"derive_epochs={self.derive_epochs} needs search=true (it retrains the search's arg-max)")
         return out
