@@ -152,7 +152,8 @@ def test_qet_amc_report_has_table_2_vs_paper_and_figures(tmp_path: Path) -> None
     (row,) = _protocol(page)
     assert (row["preset"], row["overrides"], row["epochs"]) == ("smoke", "-", "1 of 1 (2 steps)")
     assert row["vs paper"] == ("differs: data generated (paper auto or file); n_per_key 5 (paper none); input_norm "
-                               "rms (paper none); epochs 1 (paper 500); patience 0 (paper 30); max_steps 2 (paper none)")
+                               "rms (paper none); epochs 1 (paper 500); patience 0 (paper 30); "
+                               "max_steps 2 (paper none)")
 
 
 # ----------------------------------------------------------------------------- pilot_assignment
