@@ -18,8 +18,7 @@ README_SECTIONS: dict[str, tuple[str, str | None]] = {
     # composed by papers/bench_pilot*.py from pilot_table2/heuristics/fig3c.md; the README keeps the default rate
     "pilot": ("pilot_readme.md", "#### Learners, public code's rate formula"),
     "diffqas": ("diffqas_readme.md", None),  # papers/bench_diffqas_readme.py
-    # papers/bench_v2x_*.py; the paper's only experiment is module 1 (the others have no paper number to compare)
-    "v2x": ("v2x_readme.md", "### 2. Channel-adaptive semantic communication"),
+    "v2x": ("v2x_readme.md", None),  # papers/bench_v2x_*.py: all five modules (issue 15 wants each in the README)
     "sim": ("sim.md", "### 2 threads"),
     "qt_step": ("qt_step.md", None),
     "gpu": ("gpu_readme.md", "### Running the benchmark on a GPU machine"),  # speed/bench_gpu.py

@@ -13,10 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 EXPECTED = {  # example -> lines (regexes) its output must hold
-    "three_lines.py": [r"^trainable +317$", r"^generated \(target\) +650$", r"^Linear\(in_features=64, out_features=10"],
+    "three_lines.py": [r"^trainable +317$", r"^generated \(target\) +650$",
+                       r"^Linear\(in_features=64, out_features=10"],
     "custom_model.py": [r"^generated \(target\) +1,386$", r"^epoch 8: .* test accuracy (8\d|9\d)\.\d%$",
                         r"^exported DigitsCNN: outputs equal the wrapper's: True$"],
-    "circuit_layer.py": [r"CircuitLayer\(n_qubits=2, n_params=12, n_inputs=2", r"^step 200: .* test accuracy 9\d\.\d%$"],
+    "circuit_layer.py": [r"CircuitLayer\(n_qubits=2, n_params=12, n_inputs=2",
+                         r"^step 200: .* test accuracy 9\d\.\d%$"],
     "noisy_shots_qasm.py": [r"^<Z> noiseless: \+0\.9211  \+0\.8799  \+0\.6730$", r"^<Z>       ZNE: \+0\.92",
                             r"^OPENQASM 3\.0;$", r"^c = measure q;$"],
     "recipe_workflow.py": [r"^run folder qt_image__mnist5k_demo__s0__\S+: commit ", r"^  sweep lr=1e-3: test accuracy",
