@@ -73,6 +73,7 @@ class DiffQASRLConfig:
     solve_return: float = option(0.8, "'solved': the moving-average return first reaches this", gt=0, max=1)
     ckpt_every: int = option(50, "checkpoint every this many episodes (and at the end)", min=1)
     device: str = option("cpu", "torch device of the workers' local models (the shared model stays on CPU)")
+    num_threads: int = option(1, "torch CPU threads of each worker process", min=1)
     plots: bool = option(True, "write returns.png (needs matplotlib: qtrain[plot])")
 
     @property
@@ -84,7 +85,7 @@ class DiffQASRLConfig:
         """The A3C hyper-parameters of every model of this run."""
         b1, b2 = self.betas
         return A3CSettings(self.env, self.episodes, self.workers, self.gamma, self.n_steps, self.lr, (b1, b2),
-                           self.entropy_beta, self.seed, 1, self.ckpt_every, self.device)
+                           self.entropy_beta, self.seed, self.num_threads, self.ckpt_every, self.device)
 
     def problems(self) -> list[str]:
         """Cross-field checks (reported together with the per-field ones)."""
