@@ -1,6 +1,6 @@
 """The README's DiffQAS-QT section, regenerated from the saved results of the other ``bench_diffqas_*`` scripts.
 
-Reads ``benchmarks/results/diffqas_{image,series,rl,cost}.json`` and writes
+Reads ``benchmarks/results/diffqas_{image,transform,series,rl,cost}.json`` and writes
 ``benchmarks/results/diffqas_readme.md`` (ours next to the paper's numbers; every number comes from
 those files). Sections whose results are missing are left out.
 
@@ -60,7 +60,7 @@ def image_section(data: dict[str, Any]) -> list[str]:
              f"Protocol, all 13 rows alike: seeds {', '.join(map(str, p['seeds']))}; epochs "
              + ", ".join(f"{TASKS[t][0]} {e}" for t, e in p["epochs"].items())
              + "; Adam 1e-3, batch 100; MNIST 1 vs 5 from MNIST-5k (800 / 200 images), Fashion-MNIST pairs with "
-               "all 12,000 / 2,000 images. Test accuracy %, mean ± std over seeds.", "",
+               "all 12,000 / 2,000 images; feature `transform=scaled`. Test accuracy %, mean ± std over seeds.", "",
              "| task | DiffQAS-QT | best fixed configuration | mean of the 12 fixed | paper | recipe wall time |",
              "|---|---:|---:|---:|---|---:|"]
     for task, (name, fig, paper_acc) in TASKS.items():
@@ -83,49 +83,80 @@ def image_section(data: dict[str, Any]) -> list[str]:
 def series_section(data: dict[str, Any]) -> list[str]:
     p = data["protocol"]
     cols = [c for c in SERIES_COLUMNS if any(k.startswith(c + "/") for k in data["runs"])]
+    tags = list(dict.fromkeys(t for r in data["runs"].values() for t in r["models"]))
+    fixed = [t for t in tags if t.startswith("config")]
     lines = ["### Time-series prediction (Table II, test MSE)", "",
-             f"Protocol, all 13 rows of a column alike: seed(s) {', '.join(map(str, p['seeds']))}; epochs "
+             f"Protocol, all rows of a column alike: seeds {', '.join(map(str, p['seeds']))}; epochs "
              + ", ".join(f"{NAMES[c]} {p['epochs'][c]}" for c in cols)
-             + "; RMSprop 0.01, batch 10, window 4. Ours / paper.", "",
+             + "; RMSprop 0.01, batch 10, window 4; rows trained: DiffQAS-QT, configs "
+             + ", ".join(t[6:] for t in fixed) + (", the classical LSTM" if "classical" in tags else "")
+             + " (not all 12 configurations: CPU budget). Mean ± std over seeds, ours / paper.", "",
              "| row | " + " | ".join(NAMES[c] for c in cols) + " |", "|---|" + "---:|" * len(cols)]
 
-    def cell(tag: str, c: str) -> float | None:
-        vals = [r["models"][tag]["test_mse"] for k, r in data["runs"].items() if k.startswith(c + "/")]
-        return statistics.mean(vals) if vals else None
+    def vals(tag: str, c: str) -> list[float]:
+        return [r["models"][tag]["test_mse"] for k, r in data["runs"].items() if k.startswith(c + "/")
+                and tag in r["models"]]
 
-    ours = [f"{cell('diffqas', c):.1e} / {TABLE_II['DiffQAS'][c]:.1e}" for c in cols]
+    ours = [f"{fmt_mean_std(vals('diffqas', c), digits=1, sci=True)} / {TABLE_II['DiffQAS'][c]:.1e}" for c in cols]
     lines.append("| DiffQAS-QT | " + " | ".join(ours) + " |")
     best = []
     for c in cols:
-        tag = min((f"config{k}" for k in range(1, 13)), key=lambda t: cell(t, c) or float("inf"))
+        tag = min(fixed, key=lambda t: statistics.mean(vals(t, c)))
         pt, pv = best_fixed(c)
-        best.append(f"{cell(tag, c):.1e} (config {tag[6:]}) / {pv:.1e} ({pt})")
-    lines.append("| best fixed configuration | " + " | ".join(best) + " |")
-    return lines + ["", "All 13 rows: `benchmarks/results/diffqas_series.md`; predictions at the saved epochs "
+        best.append(f"{fmt_mean_std(vals(tag, c), digits=1, sci=True)} (config {tag[6:]}) / {pv:.1e} ({pt})")
+    lines.append("| best fixed configuration trained (ours) / of all 12 (paper) | " + " | ".join(best) + " |")
+    if "classical" in tags:
+        lines.append("| classical LSTM (1,781 trainable) | " + " | ".join(
+            f"{fmt_mean_std(vals('classical', c), digits=1, sci=True)} / -" for c in cols) + " |")
+    return lines + ["", "All rows: `benchmarks/results/diffqas_series.md`; predictions at epochs 1, 15, 30, 100 "
                         "(Figs. 8-12): `diffqas_series_<dataset>.png`.", ""]
 
 
 def rl_section(data: dict[str, Any]) -> list[str]:
     lines = ["### Reinforcement learning, A3C on MiniGrid-Empty (Figs. 13-14)", ""]
     for key, (env, fig, _opt) in ENVS.items():
-        r = data["runs"].get(key)
-        if r is None:
+        runs = [r for k, r in sorted(data["runs"].items()) if k.split("/")[0] == key]
+        if not runs:
             continue
-        m = r["models"]
-        fixed = [t for t in m if t.startswith("config")]
-        best = max(fixed, key=lambda t: m[t]["final_mean_return"])
-        lines += [f"{env} ({fig}): {r['workers']} workers, {r['episodes']} episodes per row (paper: 16 workers, "
-                  f"50,000 episodes); mean return over the last {r['window']} episodes; solved = moving average over "
-                  f"{r['window']} reaches {r['solve_return']}.", "",
-                  "| model | trainable | mean return | episodes to solve |", "|---|---:|---:|---:|"]
-        for tag, name in (("diffqas", "DiffQAS-QT"), (best, f"best fixed: config {best[6:]}"),
-                          ("classical", "classical A3C")):
-            if tag in m:
-                x = m[tag]
-                lines.append(f"| {name} | {x['trainable']:,} | {x['final_mean_return']:.3f} ± "
-                             f"{x['final_std_return']:.3f} | {x['episodes_to_solve'] or 'not within the budget'} |")
+        r0 = runs[0]
+        lines += [f"{env} ({fig}): {r0['workers']} workers, {r0['episodes']} episodes per row (paper: 16 workers, "
+                  f"50,000 episodes), seeds {', '.join(str(r.get('seed', 0)) for r in runs)}; final return = mean "
+                  f"over the last {r0['window']} episodes (mean ± std over seeds); solved = moving average over "
+                  f"{r0['window']} reaches {r0['solve_return']}.", "",
+                  "| model | trainable | final mean return | episodes to solve per seed |", "|---|---:|---:|---|"]
+        for tag in _rl_rows(runs):
+            got = [r["models"][tag] for r in runs if tag in r["models"]]
+            name = {"diffqas": "DiffQAS-QT", "classical": "classical A3C"}.get(tag, f"best fixed: config {tag[6:]}")
+            lines.append(f"| {name} | {got[0]['trainable']:,} | "
+                         f"{fmt_mean_std([g['final_mean_return'] for g in got], 1, 3)} | "
+                         + ", ".join(str(g["episodes_to_solve"] or "not solved") for g in got) + " |")
         lines.append("")
-    return lines + ["All rows: `benchmarks/results/diffqas_rl.md`; curves: `diffqas_rl_<env>.png`.", ""]
+    return lines + ["All rows: `benchmarks/results/diffqas_rl.md`; curves: `diffqas_rl_<env>_s<seed>.png`.", ""]
+
+
+def _rl_rows(runs: list[dict[str, Any]]) -> list[str]:
+    """DiffQAS-QT, the best fixed configuration (when any was trained), classical A3C."""
+    tags = list(dict.fromkeys(t for r in runs for t in r["models"]))
+    fixed = [t for t in tags if t.startswith("config")]
+    best = max(fixed, key=lambda t: statistics.mean(r["models"][t]["final_mean_return"] for r in runs
+                                                    if t in r["models"]), default=None)
+    return [t for t in ("diffqas", best, "classical") if t in tags]
+
+
+def transform_section(data: dict[str, Any]) -> list[str]:
+    p = data["protocol"]
+    lines = ["### Probability feature of the mapping", "",
+             "The default feature is `p * 2^n` (`transform=scaled`); `transform=asinh` (asinh(2^n p)) keeps the "
+             "|0...0> spike of the no-H Rz candidates out of the tensors' calibration but measured no better: "
+             f"{TASKS[p['task']][0]}, DiffQAS-QT alone, {p['epochs']} epochs, the same seeds "
+             f"{', '.join(map(str, p['seeds']))}, test accuracy %:", "",
+             "| transform | mean ± std | per seed |", "|---|---:|---|"]
+    for t in ("scaled", "asinh"):
+        runs = [data["runs"][f"{t}/s{s}"] for s in p["seeds"] if f"{t}/s{s}" in data["runs"]]
+        if runs:
+            lines.append(f"| {t} | {fmt_mean_std([r['test_acc'] for r in runs], 100)} | "
+                         + ", ".join(f"{100 * r['test_acc']:.2f}" for r in runs) + " |")
+    return lines + ["", "(`benchmarks/results/diffqas_transform.md`.)", ""]
 
 
 def cost_section(data: dict[str, Any]) -> list[str]:
@@ -159,8 +190,8 @@ def main() -> None:
     ap.add_argument("--results", type=Path, default=RESULTS)
     a = ap.parse_args()
     parts = [HEAD, *counts_section()]
-    for name, fn in (("image", image_section), ("series", series_section), ("rl", rl_section),
-                     ("cost", cost_section)):
+    for name, fn in (("image", image_section), ("transform", transform_section), ("series", series_section),
+                     ("rl", rl_section), ("cost", cost_section)):
         data = load_json(a.results / f"diffqas_{name}.json", None)
         if data:
             parts += fn(data)
