@@ -37,7 +37,18 @@ architecture; `derive_epochs` retrains the arg-max configuration alone.
 qtrain run diffqas_image  --preset fashion_1_5   # Fig. 6: DiffQAS-QT + configs 1-12
 qtrain run diffqas_series --preset narma10       # Table II column NARMA-10
 qtrain run diffqas_rl     --preset empty5x5      # Fig. 13 (A3C worker processes, shared Adam)
-python benchmarks/papers/bench_diffqas_image.py  # the protocols below; then bench_diffqas_readme.py
+```
+
+The results below come from these scripts (resumable; 1 torch thread; `--report` redoes the tables):
+
+```
+python benchmarks/papers/bench_diffqas_image.py --seeds 0 1 2 --epochs 50 5 5
+python benchmarks/papers/bench_diffqas_transform.py --seeds 0 1 2 --epochs 5
+python benchmarks/papers/bench_diffqas_series.py --datasets bessel damped_shm narma5 --seeds 0 1 2 \\
+    --epochs 100 --configs 7 8 10 --classical
+python benchmarks/papers/bench_diffqas_rl.py --envs empty5x5 --episodes 500 --window 100 --configs --seeds 0 1 2
+python benchmarks/papers/bench_diffqas_cost.py --batched
+python benchmarks/papers/bench_diffqas_readme.py   # this section
 ```
 """
 
