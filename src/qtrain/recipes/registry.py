@@ -150,7 +150,7 @@ def ls(recipe: str | None = None) -> list[dict[str, Any]]:
 
     Example:
         >>> [e["recipe"] for e in ls()][:1]
-        ['pilot_assignment']
+        ['diffqas_image']
         >>> {f.name: f.default for f in ls("qt_image")[0]["fields"]}["blocks"]
         16
     """
