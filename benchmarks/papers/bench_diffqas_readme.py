@@ -123,8 +123,10 @@ def series_section(data: dict[str, Any]) -> list[str]:
                         "(Figs. 8-12): `diffqas_series_<dataset>.png`.", ""]
 
 
-def rl_section(data: dict[str, Any]) -> list[str]:
-    lines = ["### Reinforcement learning, A3C on MiniGrid-Empty (Figs. 13-14)", ""]
+def rl_section(data: dict[str, Any], stem: str = "diffqas_rl") -> list[str]:
+    title = ("### Reinforcement learning, A3C on MiniGrid-Empty (Figs. 13-14)" if stem == "diffqas_rl" else
+             "Longer budget, fewer seeds (the same settings otherwise):")
+    lines = [title, ""]
     for key, (env, fig, _opt) in ENVS.items():
         runs = [r for k, r in sorted(data["runs"].items()) if k.split("/")[0] == key]
         if not runs:
@@ -137,12 +139,14 @@ def rl_section(data: dict[str, Any]) -> list[str]:
                   "| model | trainable | final mean return | episodes to solve per seed |", "|---|---:|---:|---|"]
         for tag in _rl_rows(runs):
             got = [r["models"][tag] for r in runs if tag in r["models"]]
-            name = {"diffqas": "DiffQAS-QT", "classical": "classical A3C"}.get(tag, f"best fixed: config {tag[6:]}")
+            fixed = sum(t.startswith("config") for t in runs[0]["models"])
+            name = {"diffqas": "DiffQAS-QT", "classical": "classical A3C"}.get(
+                tag, f"{'best fixed' if fixed == 12 else 'fixed'}: config {tag[6:]}")
             lines.append(f"| {name} | {got[0]['trainable']:,} | "
                          f"{fmt_mean_std([g['final_mean_return'] for g in got], 1, 3)} | "
                          + ", ".join(str(g["episodes_to_solve"] or "not solved") for g in got) + " |")
         lines.append("")
-    return lines + ["All rows: `benchmarks/results/diffqas_rl.md`; curves: `diffqas_rl_<env>_s<seed>.png`.", ""]
+    return lines + [f"All rows: `benchmarks/results/{stem}.md`; curves: `{stem}_<env>_s<seed>.png`.", ""]
 
 
 def _rl_rows(runs: list[dict[str, Any]]) -> list[str]:
@@ -151,7 +155,7 @@ def _rl_rows(runs: list[dict[str, Any]]) -> list[str]:
     fixed = [t for t in tags if t.startswith("config")]
     best = max(fixed, key=lambda t: statistics.mean(r["models"][t]["final_mean_return"] for r in runs
                                                     if t in r["models"]), default=None)
-    return [t for t in ("diffqas", best, "classical") if t in tags]
+    return [t for t in ("diffqas", best, "classical") if t in tags]  # a lone fixed one is its own best
 
 
 def transform_section(data: dict[str, Any]) -> list[str]:
@@ -202,7 +206,8 @@ def main() -> None:
     a = ap.parse_args()
     parts = [HEAD, *counts_section()]
     for name, fn in (("image", image_section), ("transform", transform_section), ("series", series_section),
-                     ("rl", rl_section), ("cost", cost_section)):
+                     ("rl", rl_section), ("rl_long", lambda d: rl_section(d, "diffqas_rl_long")),
+                     ("cost", cost_section)):
         data = load_json(a.results / f"diffqas_{name}.json", None)
         if data:
             parts += fn(data)

@@ -87,7 +87,7 @@ def report(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def figures(data: dict[str, Any], folder: Path) -> None:
+def figures(data: dict[str, Any], folder: Path, stem: str = "diffqas_rl") -> None:
     """``diffqas_rl_<env>.png``: moving average +- std of every row's returns."""
     from qtrain.recipes.diffqas.figures import plot_returns
 
@@ -95,7 +95,7 @@ def figures(data: dict[str, Any], folder: Path) -> None:
         curves = {_label(t): m["returns"] for t, m in r["models"].items()}
         env = key.split("/")[0]
         name = key.replace("/", "_")
-        plot_returns(curves, folder / f"diffqas_rl_{name}.png", r["window"], f"ours: {ENVS[env][0]}, A3C, {key}")
+        plot_returns(curves, folder / f"{stem}_{name}.png", r["window"], f"ours: {ENVS[env][0]}, A3C, {key}")
 
 
 def main() -> None:
@@ -109,9 +109,10 @@ def main() -> None:
     ap.add_argument("--no-classical", dest="classical", action="store_false", help="skip the classical A3C")
     ap.add_argument("--out", type=Path, default=Path("runs/diffqas_rl"))
     ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument("--name", default="diffqas_rl", help="stem of the result files (another protocol, another name)")
     ap.add_argument("--report", action="store_true", help="only regenerate the markdown and figures")
     a = ap.parse_args()
-    path = a.results / "diffqas_rl.json"
+    path = a.results / f"{a.name}.json"
     data = load_json(path, {"runs": {}})
     if not a.report:
         for key in a.envs:
@@ -122,8 +123,8 @@ def main() -> None:
                                                   "seed": seed}
                 save_json(path, data)
                 print(f"{key} seed {seed} done", flush=True)
-    (a.results / "diffqas_rl.md").write_text(report(data))
-    figures(data, a.results)
+    (a.results / f"{a.name}.md").write_text(report(data))
+    figures(data, a.results, a.name)
     print(report(data))
 
 
