@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Protocol, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Protocol, Sequence, TypeVar
 
 import torch
+from torch import nn
 
 from qtrain.choices import ChoiceEnum, argument
 from qtrain.train.distributed import DistInfo
@@ -94,6 +96,48 @@ class ObservedRunDir(RunDir):
             obs.rewrite(records)
 
 
+def _to_float32(x: Any) -> Any:
+    return x.float() if isinstance(x, torch.Tensor) and x.dtype in (torch.bfloat16, torch.float16) else x
+
+
+@functools.lru_cache(maxsize=1)
+def _hybrid_layer_classes() -> tuple[type, ...]:
+    """Every ``nn.Module`` class defined in :mod:`qtrain.hybrid` (layers that put data through a circuit)."""
+    import importlib
+    import pkgutil
+
+    import qtrain.hybrid as hybrid
+
+    found: list[type] = []
+    for info in pkgutil.iter_modules(hybrid.__path__):
+        mod = importlib.import_module(f"{hybrid.__name__}.{info.name}")
+        found += [c for c in vars(mod).values() if isinstance(c, type) and issubclass(c, nn.Module)
+                  and c.__module__ == mod.__name__]
+    return tuple(found)
+
+
+def _full_precision_hooks(model: nn.Module, device_type: str) -> list[Any]:
+    """Hooks running each hybrid quantum layer of ``model`` without autocast, on float32 inputs."""
+    kinds = _hybrid_layer_classes()
+    handles: list[Any] = []
+    for module in model.modules():
+        if not isinstance(module, kinds):
+            continue
+        held: list[Any] = []
+
+        def enter(_m: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], held: list[Any] = held) -> Any:
+            held.append(torch.autocast(device_type, enabled=False))
+            held[-1].__enter__()
+            return tuple(_to_float32(a) for a in args), {k: _to_float32(v) for k, v in kwargs.items()}
+
+        def leave(_m: nn.Module, _args: Any, _kwargs: Any, _out: Any, held: list[Any] = held) -> None:
+            held.pop().__exit__(None, None, None)
+
+        handles += [module.register_forward_pre_hook(enter, with_kwargs=True),
+                    module.register_forward_hook(leave, with_kwargs=True, always_call=True)]
+    return handles
+
+
 @dataclass
 class RunContext:
     """Run-wide settings shared by every :class:`~qtrain.train.loop.TrainLoop` of a recipe.
@@ -123,14 +167,24 @@ class RunContext:
             self.run_dir = ObservedRunDir(Path(self.run_dir.path), tuple(self.observers))
         self.device, self.precision = torch.device(self.device), Precision.parse(self.precision)
 
-    def autocast(self) -> ContextManager[Any]:
+    @contextlib.contextmanager
+    def autocast(self, model: nn.Module | None = None) -> Iterator[None]:
         """Autocast to ``precision`` on ``device`` (a no-op for float32): wrap the target network's forward.
 
-        A Quantum-Train generator inside stays in full precision (it turns autocast off for itself).
+        Circuits stay in full precision: a Quantum-Train generator turns autocast off for itself, and
+        every hybrid quantum layer of ``model`` (the ``nn.Module`` classes of :mod:`qtrain.hybrid`) runs
+        with autocast off and its floating inputs cast back to float32.
         """
         if self.precision is Precision.FLOAT32:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.precision.dtype)
+            yield
+            return
+        handles = _full_precision_hooks(model, self.device.type) if model is not None else []
+        try:
+            with torch.autocast(self.device.type, dtype=self.precision.dtype):
+                yield
+        finally:
+            for h in handles:
+                h.remove()
 
     def to_device(self, data: T) -> T:
         """``data`` (a tensor, a ``TensorDataset``, or a tuple/list/dict of those) on ``device``, moved once.

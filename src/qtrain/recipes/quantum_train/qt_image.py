@@ -274,7 +274,7 @@ def train_model(cfg: QTImageConfig, ctx: RunContext, tag: str, splits: ImageSpli
                      ema=ema, nonfinite_hint=_nonfinite_hint(cfg, tag))
     for _epoch in loop.epochs():
         for x, y in loop.batches():
-            with ctx.autocast():  # precision: the target's forward (a QT generator stays full precision)
+            with ctx.autocast(model):  # precision: the target's forward (QT generator, QCML circuit: full precision)
                 logits = model(x)  # QT: the circuit runs once here, whatever the batch size
                 loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
