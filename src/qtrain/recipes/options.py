@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
@@ -97,6 +98,16 @@ def resolve_device(value: str, dist: DistInfo | None = None) -> torch.device:
     return dev
 
 
+def _check_nproc(nproc: int, device: torch.device) -> None:
+    """One process per GPU; on the CPU at most 4 per core (gloo runs, but slower with every extra process)."""
+    if nproc == 1:
+        return
+    most = torch.cuda.device_count() if device.type == "cuda" else 4 * (os.cpu_count() or 1)
+    if nproc > most:
+        where = f"{most} CUDA device(s) visible" if device.type == "cuda" else f"{os.cpu_count()} CPU core(s) here"
+        raise ValueError(f"nproc={nproc} is more than {where} allow (at most {most}); use --nproc {most} or fewer")
+
+
 def resolve_compute(recipe: str, opts: RunOptions, nproc: int = 1, dist: DistInfo | None = None) -> Compute:
     """The run's :class:`Compute`, or one error naming the option, the value and the fix.
 
@@ -106,21 +117,20 @@ def resolve_compute(recipe: str, opts: RunOptions, nproc: int = 1, dist: DistInf
     limits = get_recipe(recipe).limits
     if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
         raise ValueError(f"nproc={nproc!r} must be a positive integer (processes training data-parallel)")
-    if nproc > 1 and "nproc" in limits:
-        raise ValueError(f"--nproc {nproc}: recipe {recipe} cannot train data-parallel: {limits['nproc']}; "
-                         "drop --nproc (or use --nproc 1)")
-    device = resolve_device("cpu" if opts.device == "auto" and "device" in limits else opts.device, dist)
-    if device.type != "cpu" and "device" in limits:
-        raise ValueError(f"device={opts.device!r}: recipe {recipe} cannot honour it: {limits['device']}; "
-                         "use device=cpu")
+    if dist is None:
+        _check_nproc(nproc, resolve_device("cpu" if "device" in limits else opts.device))
+    nproc = dist.world_size if dist is not None else nproc  # under torchrun: its processes
+    for key, value, default in (("nproc", nproc, 1), ("device", opts.device, "cpu"),
+                                ("precision", opts.precision, "float32")):
+        if key in limits and value not in (default, "auto"):
+            raise ValueError(f"{key}={value!r}: recipe {recipe} cannot honour it: {limits[key]}; "
+                             f"use {key}={default} (the default)")
+    device = resolve_device("cpu" if "device" in limits else opts.device, dist)
     precision = Precision.parse(opts.precision)
     if precision is Precision.FP16 and device.type != "cuda":
         raise ValueError(f"precision='fp16' needs a CUDA device but device={str(device)!r}; use precision=bf16 "
                          "on the CPU, or device=cuda with a GPU")
-    if precision is not Precision.FLOAT32 and "precision" in limits:
-        raise ValueError(f"precision={precision.value!r}: recipe {recipe} cannot honour it: {limits['precision']}; "
-                         "use precision=float32")
-    return Compute(device, precision, dist.world_size if dist is not None else nproc)
+    return Compute(device, precision, nproc)
 
 
 def split_overrides(recipe: str, overrides: Iterable[str]) -> tuple[list[str], list[str]]:
