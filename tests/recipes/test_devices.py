@@ -1,4 +1,4 @@
-"""``device`` and ``precision``, the run options of every recipe: same runs on the CPU, clear refusals, bf16 autocast."""
+"""``device`` and ``precision``, run options of every recipe: same runs on the CPU, clear refusals, bf16 autocast."""
 from __future__ import annotations
 
 import json

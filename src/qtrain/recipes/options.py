@@ -25,6 +25,7 @@ from typing import Any, Iterable, Literal
 
 import torch
 
+from qtrain._fileio import short
 from qtrain.config import ConfigError, apply_overrides, build_config, option, parse_override
 from qtrain.recipes.registry import get_recipe, load_config
 from qtrain.sim.devices import check_device
@@ -86,7 +87,7 @@ def resolve_device(value: str, dist: DistInfo | None = None) -> torch.device:
             ``cuda:N`` with several processes (each process takes its own GPU).
     """
     if not isinstance(value, str) or not _DEVICE.fullmatch(value):
-        raise ValueError(f"device={value!r} is not a device; use 'cpu', 'cuda', 'cuda:N' or 'auto'")
+        raise ValueError(f"device={short(value)} is not a device; use 'cpu', 'cuda', 'cuda:N' or 'auto'")
     if value == "auto":
         value = "cuda" if torch.cuda.is_available() else "cpu"
     dev = check_device(value, "device")
@@ -116,7 +117,7 @@ def resolve_compute(recipe: str, opts: RunOptions, nproc: int = 1, dist: DistInf
     """
     limits = get_recipe(recipe).limits
     if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
-        raise ValueError(f"nproc={nproc!r} must be a positive integer (processes training data-parallel)")
+        raise ValueError(f"nproc={short(nproc)} must be a positive integer (processes training data-parallel)")
     if dist is None:
         _check_nproc(nproc, resolve_device("cpu" if "device" in limits else opts.device))
     nproc = dist.world_size if dist is not None else nproc  # under torchrun: its processes

@@ -224,8 +224,8 @@ def launch(target: Callable[..., Any], nproc: int, kwargs: dict[str, Any]) -> An
         Rank 0's return value.
 
     Raises:
-        The first error a rank raised (the other ranks are then stopped), or ``RuntimeError`` for a
-        rank that died without one (killed, out of memory).
+        BaseException: the first error a rank raised, re-raised here (the other ranks are then stopped).
+        RuntimeError: a rank died without reporting (killed, out of memory).
     """
     import multiprocessing as mp
 
