@@ -128,3 +128,23 @@ def test_nproc_is_checked_before_any_process_starts(tmp_path: Path, capsys: pyte
     assert capsys.readouterr().err == ("qtrain run: error: nproc=0 must be a positive integer (processes training "
                                        "data-parallel)\n")
     assert not tmp_path.exists() or list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_run_stopped_in_one_process_resumes_on_two(tmp_path: Path) -> None:
+    sets = [*QT_TINY, "max_steps=4", "ckpt_every=1"]
+    whole = recipes.run("qt_image", "mnist_qt16", sets, out=tmp_path / "whole", quiet=True)
+
+    class Stop(Exception):
+        pass
+
+    def stop(tag: str, step: int, loss: float) -> None:
+        if step == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        recipes.run("qt_image", "mnist_qt16", sets, out=tmp_path / "cut", quiet=True, on_step=stop)
+    (cut,) = (tmp_path / "cut").iterdir()
+    resumed = recipes.run(None, resume=cut, quiet=True, nproc=2)  # rank 1 starts from a copy of the checkpoints
+    assert _max_diff(_weights(whole.run_dir, "qt"), _weights(resumed.run_dir, "qt")) < 1e-6
+    assert json.loads((cut / "run.json").read_text())["compute"]["nproc"] == 2
