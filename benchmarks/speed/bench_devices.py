@@ -91,7 +91,7 @@ def check_ddp(device: str, nproc: int, out: Path) -> list[dict[str, Any]]:
         rec = json.loads((many.run_dir / "metrics.jsonl").read_text().splitlines()[-1])
         steps = one.summary["models"]["qt"]["steps"]
         rows.append({"model": name, "trainable": one.summary["models"]["qt"]["params"]["trainable"],
-                     "bytes/step": rec.get("allreduce_bytes_per_step"), "max |dw|": diff,
+                     "bytes/step": rec.get("allreduce_bytes_per_step"), "max abs dw": diff,
                      "s/step 1 proc": one.summary["models"]["qt"]["train_time_s"] / steps,
                      f"s/step {nproc} proc": rec["epoch_time_s"] / steps, "wall 1": wall1, f"wall {nproc}": wall_n})
     return rows

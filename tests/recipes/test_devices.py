@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -11,7 +13,8 @@ import torch
 from helpers import cli
 from qtrain import recipes
 from qtrain.recipes.options import RunOptions, load_run_config, resolve_compute, resolve_device, split_overrides
-from qtrain.recipes.registry import recipe_names
+from qtrain.config import option
+from qtrain.recipes.registry import RECIPE_MODULES, Recipe, recipe_names
 from qtrain.train import load_checkpoint
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the errors of a machine without CUDA")
@@ -131,3 +134,26 @@ def test_bf16_trains_qt_image_to_a_finite_loss_that_differs_from_float32(tmp_pat
     info = json.loads((bf16.run_dir / "run.json").read_text())
     assert info["compute"] == {"device": "cpu", "precision": "bf16", "nproc": 1}
     assert info["run_options"]["precision"] == "bf16"
+
+
+@dataclass
+class OwnDeviceConfig:
+    """A recipe config with a ``device`` field of its own (as the DiffQAS recipes have)."""
+
+    seed: int = option(0, "seed")
+    device: str = option("cpu", "the recipe's own device field")
+
+
+def _never(*_args: Any) -> Any:
+    raise AssertionError("not run by this test")
+
+
+RECIPE = Recipe("toy_own_device", "a recipe with its own device field", OwnDeviceConfig, _never, _never)
+
+
+def test_a_recipe_field_named_like_a_run_option_gets_the_value_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(RECIPE_MODULES, "toy_own_device", __name__)
+    assert split_overrides("toy_own_device", ["device=cpu", "precision=bf16", "seed=3"]) == (
+        ["device=cpu", "seed=3"], ["device=cpu", "precision=bf16"])
+    cfg, opts = load_run_config("toy_own_device", None, ["device=auto"])
+    assert (cfg.device, opts.device) == ("auto", "auto")
