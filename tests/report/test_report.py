@@ -68,7 +68,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def qt_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("report")
-    return _run(out, "qt_image", "fashion_qt16", f"data_dir={_fashion_dir(out)}", *TINY)
+    return _run(out, "qt_image", "fashion_qt16", f"data_dir={_fashion_dir(out)}", "protocol=paper", *TINY)
 
 
 def _fashion_dir(out: Path) -> Path:
