@@ -5,7 +5,7 @@ import difflib
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from qtrain.config import apply_overrides, build_config, config_fields, read_yaml, yaml_header
 from qtrain.train.context import RunContext
@@ -54,6 +54,8 @@ class Recipe:
         report: optional ``report(runs) -> ReportSection`` for ``qtrain report``: the recipe's tables
             (ours vs its paper's rows), the metrics to plot and its paper's figures. ``None``: the
             generic section (each run's table, every numeric metrics series).
+        limits: run options the recipe cannot honour (``"device"``, ``"precision"``, ``"nproc"``), each
+            with the reason; a non-default value of one is refused with that reason in one line.
     """
 
     name: str
@@ -62,6 +64,7 @@ class Recipe:
     train: Callable[[Any, RunContext], RecipeOutput]
     export: Callable[[Any, RunDir], Path]
     report: ReportHook | None = None
+    limits: Mapping[str, str] = field(default_factory=dict)
 
 
 def register(name: str, module: str) -> None:
