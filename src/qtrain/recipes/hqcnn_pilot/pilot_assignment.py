@@ -117,7 +117,8 @@ def build_model(cfg: PilotConfig, name: str, stats: tuple[float, float], n_qubit
 
 # ----------------------------------------------------------------------------- evaluate
 @torch.no_grad()
-def evaluate_noisy(model: PilotAssigner, noisy: PilotAssigner, beta: torch.Tensor, cfg: PilotConfig) -> dict[str, float]:
+def evaluate_noisy(model: PilotAssigner, noisy: PilotAssigner, beta: torch.Tensor,
+                   cfg: PilotConfig) -> dict[str, float]:
     """Sum-rates of ``model`` noiseless, of its weights under noise, and with ZNE of the QCNN readout.
 
     Also, for ``noisy`` and ``zne``: the fraction of users given the same pilot as noiseless
@@ -145,7 +146,8 @@ def evaluate_noisy(model: PilotAssigner, noisy: PilotAssigner, beta: torch.Tenso
 
 
 # ----------------------------------------------------------------------------- train one model
-def train_model(cfg: PilotConfig, ctx: RunContext, tag: str, model: PilotAssigner, data: TensorDataset) -> dict[str, Any]:
+def train_model(cfg: PilotConfig, ctx: RunContext, tag: str, model: PilotAssigner,
+                data: TensorDataset) -> dict[str, Any]:
     """Train ``model`` with Adam (loss of ``cfg.mode``) and return its history entry."""
     sys_cfg = model_cfg(cfg)
     lr = cfg.hqcnn_lr if tag.startswith("hqcnn") else cfg.lr
