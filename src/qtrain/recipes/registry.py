@@ -29,6 +29,9 @@ RECIPE_MODULES: dict[str, str] = {
     "v2x_fusion": "qtrain.recipes.v2x.v2x_fusion",
     "v2x_transfer": "qtrain.recipes.v2x.v2x_transfer",
     "v2x_federated": "qtrain.recipes.v2x.v2x_federated",
+    "diffqas_image": "qtrain.recipes.diffqas.diffqas_image",
+    "diffqas_series": "qtrain.recipes.diffqas.diffqas_series",
+    "diffqas_rl": "qtrain.recipes.diffqas.diffqas_rl",
 }
 """Recipe name -> module defining ``RECIPE``; modules are imported only when the recipe is used."""
 
@@ -150,7 +153,7 @@ def ls(recipe: str | None = None) -> list[dict[str, Any]]:
 
     Example:
         >>> [e["recipe"] for e in ls()][:1]
-        ['pilot_assignment']
+        ['diffqas_image']
         >>> {f.name: f.default for f in ls("qt_image")[0]["fields"]}["blocks"]
         16
     """
