@@ -14,8 +14,8 @@ from qtrain.train.rundir import RunDir
 if TYPE_CHECKING:
     from qtrain.report.section import ReportHook
 
-__all__ = ["Recipe", "RecipeOutput", "RECIPE_MODULES", "RECIPES_ROOT", "register", "recipe_names", "get_recipe", "preset_dir",
-           "list_presets", "preset_path", "preset_header", "load_config", "ls"]
+__all__ = ["Recipe", "RecipeOutput", "RECIPE_MODULES", "RECIPES_ROOT", "register", "recipe_names", "get_recipe",
+           "preset_dir", "list_presets", "preset_path", "preset_header", "load_config", "ls"]
 
 RECIPES_ROOT = Path(__file__).parent
 """Each paper has one home under here: ``<paper>/<recipe>.py``, ``<paper>/presets/<recipe>/*.yaml``."""
@@ -92,7 +92,8 @@ def get_recipe(name: str) -> Recipe:
     _check_name(name)
     recipe = importlib.import_module(RECIPE_MODULES[name]).RECIPE
     if not isinstance(recipe, Recipe):
-        raise TypeError(f"module {RECIPE_MODULES[name]!r} must define RECIPE = Recipe(...), got {type(recipe).__name__}")
+        raise TypeError(f"module {RECIPE_MODULES[name]!r} must define RECIPE = Recipe(...), "
+                        f"got {type(recipe).__name__}")
     return recipe
 
 
