@@ -39,6 +39,9 @@ SMOKE = {  # recipe -> (preset, overrides): a few steps each
     "v2x_fusion": ("smoke", ["max_steps=4", "epochs=1"]),
     "v2x_transfer": ("smoke", ["max_steps=4", "epochs=1"]),
     "v2x_federated": ("smoke", ["rounds=1"]),
+    "diffqas_image": ("smoke", []),
+    "diffqas_series": ("smoke", []),
+    "diffqas_rl": ("smoke", ["workers=1"]),
 }
 DDP = {"QT-16": ["blocks=16"], "QT-121": ["blocks=121"]}
 DDP_SETS = ["models=qt", "max_steps=6", "n_train=1024", "n_val=0", "n_test=100", "batch_size=128", "center=false",
