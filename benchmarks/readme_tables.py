@@ -22,6 +22,7 @@ README_SECTIONS: dict[str, tuple[str, str | None]] = {
     "sim": ("sim.md", "### 2 threads"),
     "qt_step": ("qt_step.md", None),
     "gpu": ("gpu_readme.md", "### Running the benchmark on a GPU machine"),  # speed/bench_gpu.py
+    "devices": ("gpu2_readme.md", None),  # speed/bench_devices.py writes devices.md; this is its README text
 }
 """README section -> (result file, heading at which to stop: the rest stays in the file)."""
 

@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.qt_image_results import Model, max_drop_after, pm, protocol_table, stats, target_check
+from benchmarks.qt_image_results import (
+    PLANS, ROWS, Model, epoch_seconds, epochs_logged, fill_notes, labelled_table, max_drop_after, not_measured,
+    not_measured_summary, not_measured_table, pm, protocol_table, run_list, seed_text, stats, target_check,
+)
 
 
 def _model(plan: str, name: str, seed: int, curve: list[float], test: float, last: float | None = None) -> Model:
@@ -28,7 +31,7 @@ def test_max_drop_counts_only_after_epoch_3() -> None:
 
 def test_stats_and_pm() -> None:
     assert stats([1.0, 2.0, 3.0]) == (2.0, 1.0, 1.0, 3.0)
-    assert pm([86.0, 87.0]) == "86.50 ± 0.71 [86.00-87.00]" and pm([86.0]) == "86.00 ± 0.00" and pm([]) == "-"
+    assert pm([86.0, 87.0]) == "86.50 ± 0.71 [86.00-87.00]" and pm([86.0]) == "86.00" and pm([]) == "-"
 
 
 def test_target_check_verdicts() -> None:
@@ -46,6 +49,79 @@ def test_target_check_verdicts() -> None:
 def test_protocol_table_puts_both_protocols_beside_the_paper() -> None:
     models = [_model("fashion_fast", "QT-121", s, [85.0, 86.0], 86.0 + s) for s in range(2)]
     models += [_model("fashion_paper", "QT-121", 0, [50.0, 57.0], 57.0)]
-    row = protocol_table(models, "fashion").splitlines()[2]
-    assert row == ("| QT-121 | 1,822 | 80.74 | 57.00 ± 0.00 | 1 | 1.00 ± 0.00 | 86.50 ± 0.71 [86.00-87.00] | 2 | "
+    row = protocol_table(models, "fashion").splitlines()[2 + ROWS.index("QT-121")]
+    assert row == ("| QT-121 | 1,822 | 80.74 | 57.00 | 1 | 1.00 | 86.50 ± 0.71 [86.00-87.00] | 2 | "
                    "86.00 ± 0.00 | 1.00 ± 0.00 |")
+
+
+def test_protocol_table_lists_every_row_and_says_what_is_not_measured() -> None:
+    lines = protocol_table([_model("fashion_fast", "QT-121", 0, [85.0, 86.0], 86.0)], "fashion").splitlines()
+    assert [line.split(" | ")[0] for line in lines[2:]] == ["| " + n for n in ROWS]
+    assert lines[2 + ROWS.index("QT-46")] == "| QT-46 | 847 | 76.05 | not measured | 0 | - | not measured | 0 | - | - |"
+    assert lines[2 + ROWS.index("QCML")] == "| QCML | 5,002 | - | not measured | 0 | - | not measured | 0 | - | - |"
+
+
+def test_labelled_table_lists_variants_not_measured() -> None:
+    m = _model("fashion_variants", "QT-121", 0, [50.0, 60.0], 60.0)
+    m.label = "bits_pm1"
+    text = labelled_table([m], "fashion_variants", "test_acc", {"bits_pm1": "-1/+1 bits", "scaled": "p x 2^13"})
+    assert text.splitlines()[2:] == ["| bits_pm1 | -1/+1 bits | QT-121 | 1 | 60.00 | 50.0 60.0 |",
+                                     "| scaled | p x 2^13 | - | 0 | not measured | |"]
+
+
+def _run_folder(root: Path, plan: str, preset: str, seed: int, epochs: int, finished: bool) -> Path:
+    path = root / plan / f"qt_image__{preset}__s{seed}__20260101-000000"
+    path.mkdir(parents=True)
+    lines = [f'{{"model": "qt", "epoch": {k}}}\n' for k in range(1, epochs + 1)]
+    path.joinpath("metrics.jsonl").write_text("".join(lines))
+    if finished:
+        path.joinpath("summary.json").write_text("{}")
+    return path
+
+
+def test_not_measured_lists_unfinished_planned_runs_with_their_cost(tmp_path: Path) -> None:
+    done = _run_folder(tmp_path, "fashion_paper", "fashion_qt121", 0, 50, finished=True)
+    _run_folder(tmp_path, "fashion_paper", "fashion_qt46", 0, 5, finished=False)
+    measured = _model("fashion_paper", "QT-121", 0, [50.0] * 50, 57.0)
+    measured.path = done
+    for r in measured.curve:
+        r["epoch_time_s"] = 12.0
+    items = {(it["plan"], it["row"]): it for it in not_measured([measured], tmp_path)}
+    assert set(PLANS["fashion_paper"][0]) == {0, 1, 2} and len(items) == sum(
+        len(rows) for _, rows, _ in PLANS.values())  # every planned row of every plan has a missing seed
+    qt121, qt46 = items[("fashion_paper", "fashion_qt121")], items[("fashion_paper", "fashion_qt46")]
+    assert (qt121["seeds"], qt121["epochs"], qt121["partial"], qt121["s_per_epoch"]) == ([1, 2], 50, {}, 12.0)
+    assert (qt46["seeds"], qt46["partial"], qt46["s_per_epoch"], qt46["s_per_epoch_plan"]) == ([0, 1, 2], {0: 5},
+                                                                                               None, 12.0)
+    table = not_measured_table([qt121, qt46]).splitlines()
+    assert table[2] == "| fashion_paper | fashion_qt121 | 1, 2 | 50 | - | 12.0 | 20 |"  # 100 epochs x 12 s
+    assert table[3] == "| fashion_paper | fashion_qt46 | 0, 1, 2 | 50 | seed 0 after epoch 5 | ~12.0 | ~29 |"  # 145 ep
+    assert not_measured_summary([qt121, qt46]) == ("- `fashion_paper`: fashion_qt121 (seeds 1-2), fashion_qt46 "
+                                                   "(seeds 0-2); about 0.8 h of training at the rates measured here\n")
+    assert epochs_logged(tmp_path / "nowhere") == 0
+
+
+def test_seed_text_and_run_costs() -> None:
+    assert (seed_text([3]), seed_text([0, 1, 2, 3, 4]), seed_text([0, 2])) == ("seed 3", "seeds 0-4", "seeds 0, 2")
+    a, b = (_model("fashion_fast", "QT-121", s, [80.0, 81.0, 82.0], 82.0) for s in (0, 1))
+    for m, t in ((a, [10.0, 30.0, 20.0]), (b, [40.0, 50.0, 60.0])):
+        for r, sec in zip(m.curve, t):
+            r["epoch_time_s"] = sec
+        m.result["train_time_s"] = sum(t)
+    assert epoch_seconds([a, b]) == 40.0  # median of the six epochs (the upper middle one)
+    assert run_list([a, b]).splitlines()[2] == "| fashion_fast | - | QT-121 | 2 (0, 1) | 3 | 40.0 | 2.5 |"
+
+
+def test_notes_quote_the_measured_numbers_and_say_what_is_not_measured() -> None:
+    models = [_model("fashion_fast", "QT-121", s, [80.0, 82.0, 84.0, 85.0, 86.0], 86.0 + 0.1 * s) for s in range(5)]
+    models.append(_model("fashion_paper", "Classical CNN", 0, [85.0] * 49 + [88.3], 88.3))
+    models.append(_model("fashion_paper", "QT-121", 0, [50.0] * 39 + [55.0] * 10 + [57.0], 57.0))
+    subsets = [{"seed": 0, "n": 10000, "full": 57.0, "mean": 57.1, "std": 1.6, "lo": 53.3, "hi": 62.4, "draws": 200,
+                "size": 1000}]
+    template = "{classical_paper} | {fast121} | {qt121_ep40} -> {qt121_ep50} | {qt_gaps} | {subsets} | {qt_paper_rows}"
+    assert fill_notes(template, models, subsets) == (
+        "88.30 % (seed 0) | 86.20 ± 0.16 [86.00-86.40] | 55.00 -> 57.00 | QT-121 1.00 | 57.10 ± 1.60 % over 200 "
+        "random 1,000-image subsets (min 53.30, max 62.40; all 10,000 images: 57.00 %, seed 0) | "
+        "QT-121 57.00 % (seed 0) vs 80.74 %")
+    assert fill_notes("{fast121_drop} {classical_gap} {blocks_text}", models[:5], None) == (
+        "0.00 (not measured) (not measured)")

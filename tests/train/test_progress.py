@@ -32,14 +32,15 @@ def test_a_run_into_a_pipe_prints_the_folder_first_then_one_line_per_epoch(
     records = _records(run)
     assert len(lines) == 1 + len(records) == 1 + 2 * 3  # classical and QT, 3 epochs each: nothing else
     for line, rec in zip(lines[1:], records):
-        m = re.fullmatch(r"(\w+)  epoch (\d)/3  train_loss (\S+)  train_acc (\S+)%  test_loss (\S+)  test_acc (\S+)%"
-                         r"  lr (\S+)  (\S+) s  ETA (\S+)", line)
+        m = re.fullmatch(r"(\w+)  epoch (\d)/3  train_loss (\S+)  train_acc (\S+)%  (?:val_loss \S+  val_acc \S+%  )?"
+                         r"test_loss (\S+)  test_acc (\S+)%  lr (\S+)  (\S+) s  ETA (\S+)", line)
         assert m is not None, line
+        assert ("val_acc" in rec) == (f"val_acc {100 * rec.get('val_acc', 0):.2f}%" in line)  # when validated, shown
         assert (m.group(1), int(m.group(2))) == (rec["model"], rec["epoch"])
         assert float(m.group(3)) == pytest.approx(rec["train_loss"], abs=5.1e-5)
         assert float(m.group(4)) == pytest.approx(100 * rec["train_acc"], abs=5.1e-3)
         assert float(m.group(6)) == pytest.approx(100 * rec["test_acc"], abs=5.1e-3)
-        assert float(m.group(7)) == pytest.approx(rec["lr"])
+        assert float(m.group(7)) == pytest.approx(rec["lr"], rel=5e-3)  # printed with 3 significant digits
         assert rec["epoch"] < 3 or m.group(9) == "0s"  # nothing left after the last epoch
 
 

@@ -264,10 +264,14 @@ def test_diverging_run_stops_and_keeps_no_nan_weights(tmp_path: Path, capsys: py
     assert main(args + [a for s in sets for a in ("--set", s)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("qtrain run: error: ") and err.count("\n") == 1
-    assert "model 'classical': the training loss is nan at step 2 (epoch 1, lr 1e+09); training stopped" in err
+    # TrainLoop's loss guard stops at the first non-finite loss, before the checkpoint's weight check is reached
+    assert err == ("qtrain run: error: model 'classical': the training loss is nan at step 2 (epoch 1, lr 1e+09); "
+                   "training stopped and nothing was saved from this step on; no checkpoint had been written yet; "
+                   "fix: lower classical_lr (now 1e+09, e.g. --set classical_lr=1e+07) or clip the gradients harder "
+                   "(grad_clip now 1, e.g. --set grad_clip=0.1)\n")
     (run_dir,) = tmp_path.iterdir()
     assert not (run_dir / "model.safetensors").exists()
-    assert not (run_dir / "metrics.jsonl").exists()  # stopped at step 2 of epoch 1: no record, so no NaN in one
+    assert not (run_dir / "metrics.jsonl").exists()  # it stopped at step 2, before any epoch's record
     for path in run_dir.rglob("*.pt"):  # whatever checkpoint exists holds finite weights
         load_checkpoint(path)
 

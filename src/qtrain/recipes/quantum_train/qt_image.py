@@ -261,7 +261,7 @@ def _nonfinite_hint(cfg: QTImageConfig, tag: str) -> str:
 
 def train_model(cfg: QTImageConfig, ctx: RunContext, tag: str, splits: ImageSplits) -> dict[str, Any]:
     """Train (or resume) one model and return its summary entry."""
-    model = build_model(cfg, tag)
+    model = build_model(cfg, tag).to(ctx.device)
     opt = build_optimizer(cfg, model, tag)
     epochs = {"classical": cfg.epochs_classical, "qt": cfg.epochs, "qcml": cfg.qcml_epochs or cfg.epochs}[tag]
     loader = ShuffledBatches(splits.train, cfg.batch_size, seed=cfg.seed)
@@ -274,8 +274,9 @@ def train_model(cfg: QTImageConfig, ctx: RunContext, tag: str, splits: ImageSpli
                      ema=ema, nonfinite_hint=_nonfinite_hint(cfg, tag))
     for _epoch in loop.epochs():
         for x, y in loop.batches():
-            logits = model(x)  # QT: the circuit runs once here, whatever the batch size
-            loss = F.cross_entropy(logits, y)
+            with ctx.autocast(model):  # precision: the target's forward (QT generator, QCML circuit: full precision)
+                logits = model(x)  # QT: the circuit runs once here, whatever the batch size
+                loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
@@ -337,7 +338,7 @@ def train(cfg: QTImageConfig, ctx: RunContext) -> RecipeOutput:
     """Setup (threads, data) -> train each model -> evaluate -> export ``model.safetensors``."""
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    splits = load_data(cfg)
+    splits = ctx.to_device(load_data(cfg))  # once, not per batch
     results = {tag: train_model(cfg, ctx, tag, splits) for tag in cfg.train_models}
     save_export(results[cfg.train_models[-1]]["model"], ctx.run_dir)
     names = {"classical": "classical CNN", "qt": f"QT-{cfg.blocks} {cfg.ansatz}",
