@@ -47,6 +47,8 @@ python benchmarks/papers/bench_diffqas_transform.py --seeds 0 1 2 --epochs 5
 python benchmarks/papers/bench_diffqas_series.py --datasets bessel damped_shm narma5 --seeds 0 1 2 \\
     --epochs 100 --configs 7 8 10 --classical
 python benchmarks/papers/bench_diffqas_rl.py --envs empty5x5 --episodes 500 --window 100 --configs --seeds 0 1 2
+python benchmarks/papers/bench_diffqas_rl.py --envs empty5x5 --episodes 1500 --window 100 --configs 8 --seeds 0 1 \\
+    --name diffqas_rl_long
 python benchmarks/papers/bench_diffqas_cost.py --batched
 python benchmarks/papers/bench_diffqas_readme.py   # this section
 ```
