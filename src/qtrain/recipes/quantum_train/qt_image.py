@@ -114,7 +114,8 @@ class QTImageConfig:
     plateau_patience: int = option(5, "ReduceLROnPlateau patience (epochs)", min=0)
     plateau_factor: float = option(0.5, "ReduceLROnPlateau factor", gt=0, max=1)
     n_qubits: int | None = option(None, "QNN qubits (default: ceil(log2(params / n_per_state)))", min=1)
-    ansatz: Literal["ry_cnot", "u3_cu3"] = option("ry_cnot", "QNN block: Ry + CNOT chain (paper) or U3 + CU3 ring (code)")
+    ansatz: Literal["ry_cnot", "u3_cu3"] = option("ry_cnot",
+                                                  "QNN block: Ry + CNOT chain (paper) or U3 + CU3 ring (code)")
     blocks: int = option(16, "QNN blocks (Table I: 16, 31, ..., 121)", min=1, aliases=("layers", "depth"))
     mapping_hidden: tuple[int, ...] = option((4, 20, 4), "mapping MLP hidden widths (Table I: 14-4-20-4-1)", min=1)
     mapping_first_activation: Activation = option("tanh", "after the mapping's first layer (paper: tanh; code: none)")
