@@ -13,10 +13,16 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 README_SECTIONS: dict[str, tuple[str, str | None]] = {
-    "sim": ("sim.md", None),
+    "qt_image": ("qt_image_readme.md", None),  # written by benchmarks/qt_image_results.py
     "qet": ("qet_table2.md", "## Accuracy per SNR"),
-    "pilot": ("pilot_readme.md", None),  # composed by papers/bench_pilot*.py from pilot_table2/heuristics/fig3c.md
+    # composed by papers/bench_pilot*.py from pilot_table2/heuristics/fig3c.md; the README keeps the default rate
+    "pilot": ("pilot_readme.md", "#### Learners, public code's rate formula"),
+    "diffqas": ("diffqas_readme.md", None),  # papers/bench_diffqas_readme.py
+    "v2x": ("v2x_readme.md", None),  # papers/bench_v2x_*.py: all five modules (issue 15 wants each in the README)
+    "sim": ("sim.md", "### 2 threads"),
     "qt_step": ("qt_step.md", None),
+    "gpu": ("gpu_readme.md", "### Running the benchmark on a GPU machine"),  # speed/bench_gpu.py
+    "devices": ("gpu2_readme.md", None),  # speed/bench_devices.py writes devices.md; this is its README text
 }
 """README section -> (result file, heading at which to stop: the rest stays in the file)."""
 
@@ -32,13 +38,18 @@ def current_paths(command: str) -> str:
     return command
 
 
-def section_text(text: str, fname: str, stop: str | None = None) -> str:
-    """A result file as a README section: cut at ``stop`` (pointing to the file), without its ``# `` title."""
+def section_text(text: str, fname: str, stop: str | None = None, level: int = 4) -> str:
+    """A result file as a README section: cut at ``stop`` (pointing to the file), without its leading
+    heading (the README supplies its own), and with its other headings at ``level`` or deeper, so they
+    nest under the README's ``###`` paper headings."""
     if stop and stop in text:
         text = text[: text.index(stop)] + f"(more in `benchmarks/results/{fname}`)\n"
-    lines = text.splitlines()
-    if lines and lines[0].startswith("# "):  # the README supplies its own heading
+    lines = text.strip().splitlines()
+    if lines and lines[0].startswith("#"):
         lines = lines[1:]
+    depths = [len(line) - len(line.lstrip("#")) for line in lines if re.match(r"#+ ", line)]
+    shift = max(0, level - min(depths)) if depths else 0
+    lines = ["#" * shift + line if re.match(r"#+ ", line) else line for line in lines]
     return "\n".join(lines).strip() + "\n"
 
 

@@ -182,7 +182,8 @@ def to_markdown(rows: list[dict[str, object]], big: list[dict[str, object]], arg
                   "the 10,000 test images in batches of 1,000. Median over rounds. The test accuracy after the rounds "
                   "only shows that both loops train (timing setup: Adam 1e-3 for both, QT without calibration, "
                   "a few epochs); accuracy results are in qt_image_results.md.", "",
-                  "| model | training s/epoch | ratio | training + evaluation s/epoch | ratio | test acc. after the rounds |",
+                  "| model | training s/epoch | ratio | training + evaluation s/epoch | ratio "
+                  "| test acc. after the rounds |",
                   "|---|---:|---:|---:|---:|---:|"]
         lines += [f"| {r['case']} | {r['train_s']:.1f} | {r['ratio_train']:.2f}x | {r['epoch_s']:.1f} | "
                   f"{r['ratio_epoch']:.2f}x | {100 * r['test_acc']:.1f}% |" for r in full]

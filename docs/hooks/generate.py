@@ -140,7 +140,8 @@ def results_pages() -> dict[str, str | bytes]:
     for path in sorted(RESULTS_DIR.rglob("*")):
         rel = path.relative_to(RESULTS_DIR).as_posix()
         if path.suffix == ".md":
-            out[f"results/{rel}"] = _relink(path.read_text(), posixpath.dirname(rel), posixpath.dirname(f"results/{rel}"))
+            page_dir = posixpath.dirname(f"results/{rel}")
+            out[f"results/{rel}"] = _relink(path.read_text(), posixpath.dirname(rel), page_dir)
             index.append(f"- [`{rel}`]({rel})")
         elif path.suffix == ".png":
             out[f"results/{rel}"] = path.read_bytes()

@@ -59,7 +59,7 @@ def test_run_recipe_help_lists_the_config_fields_of_the_dataclass() -> None:
     for f in config_fields(QTImageConfig):  # every field, in the dataclass's order
         assert re.search(rf"^  {f.name} +=", text, re.M), f.name
     names = re.findall(r"^  (\w+) +=", text, re.M)
-    assert names == [f.name for f in config_fields(QTImageConfig)] + ["loggers"]  # then the run options
+    assert names == [f.name for f in config_fields(QTImageConfig)] + ["loggers", "device", "precision"]  # run options
     assert "\nrun options of every recipe (--set KEY=VALUE):\n  loggers " in text
     assert f"presets (--preset NAME): {', '.join(list_presets('qt_image'))}" in text
 

@@ -80,7 +80,7 @@ class _Evil:
 def test_refuses_other_callables(tmp_path, which):
     marker = tmp_path / "executed"
     if which == "system":
-        evil, name = _Evil(os.system, f"touch {marker}"), rf"refused global (posix|nt|os)\.system"
+        evil, name = _Evil(os.system, f"touch {marker}"), r"refused global (posix|nt|os)\.system"
     else:
         evil, name = _Evil(eval, f"open({str(marker)!r}, 'w')"), r"refused global (builtins|__builtin__)\.eval"
     path = tmp_path / "evil.pkl"

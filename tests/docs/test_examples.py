@@ -13,10 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 EXPECTED = {  # example -> lines (regexes) its output must hold
-    "three_lines.py": [r"^trainable +317$", r"^generated \(target\) +650$", r"^Linear\(in_features=64, out_features=10"],
+    "three_lines.py": [r"^trainable +317$", r"^generated \(target\) +650$",
+                       r"^Linear\(in_features=64, out_features=10"],
     "custom_model.py": [r"^generated \(target\) +1,386$", r"^epoch 8: .* test accuracy (8\d|9\d)\.\d%$",
                         r"^exported DigitsCNN: outputs equal the wrapper's: True$"],
-    "circuit_layer.py": [r"CircuitLayer\(n_qubits=2, n_params=12, n_inputs=2", r"^step 200: .* test accuracy 9\d\.\d%$"],
+    "circuit_layer.py": [r"CircuitLayer\(n_qubits=2, n_params=12, n_inputs=2",
+                         r"^step 200: .* test accuracy 9\d\.\d%$"],
     "noisy_shots_qasm.py": [r"^<Z> noiseless: \+0\.9211  \+0\.8799  \+0\.6730$", r"^<Z>       ZNE: \+0\.92",
                             r"^OPENQASM 3\.0;$", r"^c = measure q;$"],
     "recipe_workflow.py": [r"^run folder qt_image__mnist5k_demo__s0__\S+: commit ", r"^  sweep lr=1e-3: test accuracy",
@@ -57,7 +59,7 @@ def _python_blocks(markdown: str) -> list[str]:
 def test_readme_three_lines_are_the_example_as_written() -> None:
     source = (ROOT / "examples" / "three_lines.py").read_text()
     code = source.split('"""', 2)[2].strip()
-    for page in ("docs/readme_draft.md", "docs/index.md"):
+    for page in ("README.md", "docs/index.md"):
         blocks = [b.strip() for b in _python_blocks((ROOT / page).read_text())]
         assert code in blocks, page
     assert len([line for line in code.splitlines() if line.strip() and not line.startswith("import")]) == 3

@@ -77,6 +77,30 @@ def config_cases(rng: random.Random, fields: dict[str, list[str]], per_field: in
     return cases
 
 
+DEVICE_VALUES = ["cuda", "cuda:0", "cuda:7", "cuda:-1", "cuda:99999999999999999999", "gpu", "mps", "meta", "xla",
+                 "cpu:0", "CPU", "auto:0", "cuda:0,cuda:1", "cuda::1", "cuda:1.5", "cuda:nan"]
+PRECISION_VALUES = ["fp16", "float16", "half", "bfloat16", "BF16", "fp8", "float64", "int8", "mixed", "amp"]
+NPROC_VALUES = ["0", "-1", "-2", "1.5", "two", "", "nan", "inf", "1e9", "99999999999999999999", "100000"]
+
+
+def run_option_cases(rng: random.Random, recipes: list[str], per_option: int) -> list[dict[str, Any]]:
+    """``qtrain run RECIPE --set device=|precision=`` and ``--nproc`` values that must each end in one clear
+    line naming the option (never a run: every value here is refused on a machine without CUDA)."""
+    cases = []
+    pools = {"device": DEVICE_VALUES + BAD_VALUES, "precision": PRECISION_VALUES + BAD_VALUES}
+    for key, pool in pools.items():
+        picked = pool[:per_option] + rng.sample(pool[per_option:], min(per_option, len(pool) - per_option))
+        for j, value in enumerate(picked):
+            recipe = rng.choice(recipes)
+            cases.append({"id": f"runopt/{recipe}/{key}/{j}", "op": "cli", "expect": "error", "names": [key],
+                          "argv": ["run", recipe, "--quiet", "--set", f"{key}={value}"]})
+    for j, value in enumerate(NPROC_VALUES):
+        recipe = rng.choice(recipes)
+        cases.append({"id": f"runopt/{recipe}/nproc/{j}", "op": "cli", "expect": "error", "names": ["nproc"],
+                      "argv": ["run", recipe, "--quiet", "--nproc", value]})
+    return cases
+
+
 def _junk(rng: random.Random, alphabet: str) -> str:
     return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from fuzz.cases import checkpoint_file_cases, config_cases, idx_cases, pickle_cases, run_mutations, yaml_cases
+from fuzz.cases import (checkpoint_file_cases, config_cases, idx_cases, pickle_cases, run_mutations,
+                        run_option_cases, yaml_cases)
 from fuzz.harness import Report, run_cases, snapshot
 from qtrain import recipes
 from qtrain.config import config_fields
@@ -63,6 +64,12 @@ def test_fuzz_config_overrides(tmp_path: Path, slow: bool) -> None:
     s = _scale(slow)
     cases = config_cases(random.Random(SEED), fields, s["config_per_field"], s["config_random"])
     _check(_run(cases, tmp_path, tmp_path / "none"), 1500)
+
+
+def test_fuzz_run_options(tmp_path: Path) -> None:
+    """device / precision / --nproc: hostile values are refused in one line naming the option, before any run."""
+    cases = run_option_cases(random.Random(SEED), recipe_names(), 12)
+    _check(_run(cases, tmp_path, tmp_path / "none"), 55)
 
 
 @pytest.mark.parametrize("slow", [False, pytest.param(True, marks=pytest.mark.slow)])

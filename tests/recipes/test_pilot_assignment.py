@@ -90,7 +90,8 @@ def test_recipe_runs_through_cli_with_exact_counts(tmp_path: Path) -> None:
     assert s["models"]["hqcnn"]["params"] == {"quantum": 17, "classical": 578, "total": 595}
     assert s["models"]["mlp"]["params"] == {"quantum": 0, "classical": 722, "total": 722}
     assert s["models"]["hqcnn"]["steps"] == 2 and s["reference"] == "master_ap"
-    assert s["models"]["hqcnn"]["ratio"] == pytest.approx(s["models"]["hqcnn"]["sum_rate"] / s["baselines"]["master_ap"])
+    hqcnn = s["models"]["hqcnn"]
+    assert hqcnn["ratio"] == pytest.approx(hqcnn["sum_rate"] / s["baselines"]["master_ap"])
 
 
 def test_qubits_study_reports_noisy_and_zne(tmp_path: Path) -> None:

@@ -152,7 +152,8 @@ def test_qet_amc_report_has_table_2_vs_paper_and_figures(tmp_path: Path) -> None
     (row,) = _protocol(page)
     assert (row["preset"], row["overrides"], row["epochs"]) == ("smoke", "-", "1 of 1 (2 steps)")
     assert row["vs paper"] == ("differs: data generated (paper auto or file); n_per_key 5 (paper none); input_norm "
-                               "rms (paper none); epochs 1 (paper 500); patience 0 (paper 30); max_steps 2 (paper none)")
+                               "rms (paper none); epochs 1 (paper 500); patience 0 (paper 30); "
+                               "max_steps 2 (paper none)")
 
 
 # ----------------------------------------------------------------------------- pilot_assignment
@@ -257,3 +258,21 @@ def test_report_figures_keep_legends_off_the_data_and_wrap_wide_rows(tmp_path: P
     assert boxes == [(True, 8.0)] * 4  # right of its axes, at least 8 pt
     width, height = _png_size(path)
     assert width >= 2 * 5.2 * DPI * 0.9 and height >= 2 * 3.6 * DPI * 0.9  # a 2 x 2 grid at DPI
+
+
+# ----------------------------------------------------------------------------- every other recipe
+OWN_TESTS = {"qt_image", "qet_amc", "pilot_assignment"}  # their report hooks have the tests above
+
+
+@pytest.mark.parametrize("recipe", sorted(set(RECIPE_MODULES) - OWN_TESTS))
+def test_report_works_on_a_run_of_every_recipe(recipe: str, tmp_path: Path, single_thread: None) -> None:
+    """Issue 11: ``qtrain report`` on a run folder of each recipe shows that run's results and protocol."""
+    run = _run(tmp_path, recipe, "smoke", "num_threads=1")
+    page, md, _ = _report(run)
+    table = json.loads((run / "summary.json").read_text())["table"]
+    rows = _rows(page, "Results per run")
+    assert [r[0] for r in rows] == [run.name] * len(table)
+    assert [r[1] for r in rows] == [str(next(iter(t.values()))) for t in table]  # one row per model, in order
+    (protocol,) = _protocol(page)
+    assert (protocol["run"], protocol["preset"], protocol["seed"]) == (run.name, "smoke", "0")
+    assert "num_threads=1" in protocol["overrides"] and md.startswith(f"# qtrain report: {run.name}\n")

@@ -225,7 +225,8 @@ def test_engine_is_chosen_per_circuit_and_batch() -> None:
     assert ansatz.ry_cnot(12, 1).compile(engine="gates").engine_for(64) is Engine.GATES
     with pytest.raises(ValueError, match="engine='blocks' runs circuits of shared single-qubit gates"):
         ansatz.u3_cu3(4, 1).compile(engine="blocks")
-    with pytest.raises(ValueError, match=r"engine='fast' is not supported; use one of \['auto', 'gates', 'blocks', 'stages', 'triton'\]"):
+    with pytest.raises(ValueError, match=r"engine='fast' is not supported; use one of "
+                                         r"\['auto', 'gates', 'blocks', 'stages', 'triton'\]"):
         ansatz.u3_cu3(4, 1).compile(engine="fast")
 
 
@@ -349,5 +350,6 @@ def test_bad_input_raises_clear_errors() -> None:
 def test_state_too_large_is_refused_before_allocating(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QTRAIN_MEMORY_LIMIT_GB", "1")
     cc = Circuit(30).h(0).compile()
-    with pytest.raises(ValueError, match=r"a 30-qubit state in float32 with batch 1 needs about 16.0 GiB .* only 1.0 GiB"):
+    with pytest.raises(ValueError,
+                       match=r"a 30-qubit state in float32 with batch 1 needs about 16.0 GiB .* only 1.0 GiB"):
         cc.probs()

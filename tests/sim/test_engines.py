@@ -108,8 +108,8 @@ def test_nan_or_infinite_angles_are_refused(method: str) -> None:
     cc = ansatz.ry_cnot(3, 2).compile(diff_method=method)
     w = torch.zeros(6)
     w[4] = float("nan")
-    with pytest.raises(ValueError, match=r"weights must be finite, got nan at index 4 \(1 non-finite value\(s\) of 6\); "
-                                         r"check the learning rate"):
+    with pytest.raises(ValueError, match=r"weights must be finite, got nan at index 4 "
+                                         r"\(1 non-finite value\(s\) of 6\); check the learning rate"):
         cc.probs(w)
     w[4], w[1] = float("inf"), float("-inf")
     with pytest.raises(ValueError, match=r"weights must be finite, got -inf at index 1 \(2 non-finite"):

@@ -661,7 +661,8 @@ def test_gate_program_rejects_bad_ops():
         nt.prog_forward(s, torch.tensor([[2, 1, 1, 0]], dtype=torch.int32),
                         [sh1, None, torch.eye(4)[None], None, None])
     with pytest.raises(ValueError, match=r"tables\[0\] has shape \(2, 4, 4\), expected \(2, 2, 2\)"):
-        nt.prog_forward(s, torch.tensor([[0, 0, 0, 0]], dtype=torch.int32), [torch.zeros(2, 4, 4), None, None, None, None])
+        ops = torch.tensor([[0, 0, 0, 0]], dtype=torch.int32)
+        nt.prog_forward(s, ops, [torch.zeros(2, 4, 4), None, None, None, None])
     with pytest.raises(ValueError, match="ops must be an int32 tensor of shape"):
         nt.prog_forward(s, torch.tensor([[0, 0, 0, 0]]), [sh1, None, None, None, None])
 

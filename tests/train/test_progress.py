@@ -24,8 +24,8 @@ def _records(run: Path) -> list[dict]:
 
 def test_a_run_into_a_pipe_prints_the_folder_first_then_one_line_per_epoch(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc, _ = cli("run", "qt_image", "--preset", "mnist_qt16", "--out", str(tmp_path), *[a for s in TINY
-                                                                                         for a in ("--set", s)])
+    rc, _ = cli("run", "qt_image", "--preset", "mnist_qt16", "--out", str(tmp_path), "--set", "protocol=paper",
+                *[a for s in TINY for a in ("--set", s)])
     (run,) = tmp_path.iterdir()
     lines = capsys.readouterr().err.splitlines()
     assert rc == 0 and lines[0] == f"run folder: {run}"

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import statistics
@@ -83,7 +82,6 @@ def _set_thread_env(peer: str, threads: int) -> None:
 
 
 def build_torchquantum(args, params, weights):
-    import numpy as np
     import torch
     torch.set_num_threads(args.threads)
     import torchquantum as tq

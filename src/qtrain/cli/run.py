@@ -2,7 +2,8 @@
 
 ``qtrain run RECIPE --help`` lists the recipe's config fields (name, default, help, type), read from
 its config dataclass, so the help is the documentation, then the run options every recipe takes
-(``--set loggers=tensorboard``). While it runs, stderr shows the run folder first, then a bar per
+(``--set loggers=tensorboard``, ``--set device=cuda``). ``--nproc N`` trains data-parallel in N local
+processes (the same code runs under ``torchrun``). While it runs, stderr shows the run folder first, then a bar per
 model in a terminal, and one line per epoch (also into files and pipes). Python:
 :func:`qtrain.recipes.run`.
 """
@@ -72,9 +73,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
     parser.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its last checkpoints")
     parser.add_argument("--out", default="runs", help="parent folder of the run folder (default: runs/)")
+    parser.add_argument("--nproc", default="1", metavar="N",
+                        help="train data-parallel in N local processes (gloo on the CPU, NCCL on GPUs; rank 0 writes "
+                             "the run folder); under torchrun leave it out")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress output (by default stderr shows the run folder first, then a bar per "
                              "model in a terminal and one line per epoch)")
+
+
+def _nproc(text: str) -> int:
+    """``--nproc`` as an int (checked further by the runner), or one line naming it."""
+    try:
+        return int(text)
+    except ValueError:
+        from qtrain._fileio import short
+
+        raise ValueError(f"--nproc {short(text)} is not an integer; use --nproc N with N >= 1 processes "
+                         "(e.g. --nproc 2)") from None
+
+
+def _is_main() -> bool:
+    import os
+
+    return os.environ.get("RANK", "0") == "0"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,7 +104,9 @@ def run(args: argparse.Namespace) -> int:
     from qtrain.recipes.runner import run as run_recipe
 
     res = run_recipe(args.recipe, preset=args.preset, overrides=args.overrides, seed=args.seed, resume=args.resume,
-                     out=args.out, quiet=args.quiet)
+                     out=args.out, quiet=args.quiet, nproc=_nproc(args.nproc))
+    if not _is_main():
+        return 0  # under torchrun, rank 0 prints the table
     print_table(res.table, title=f"{res.summary['recipe']} / {res.summary['preset']} / seed {res.summary['seed']}")
     console().print(f"wall time {res.summary['wall_time_s']:.1f} s; run folder: {res.run_dir}")
     return 0

@@ -21,7 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``qtrain sweep``."""
     parser.add_argument("recipe", help="recipe name (see `qtrain ls`)")
     parser.add_argument("--presets", default=None,
-                        help="comma-separated preset names, e.g. mnist_qt16,mnist_qt61 (default: the recipe's defaults)")
+                        help="comma-separated preset names, e.g. mnist_qt16,mnist_qt61 "
+                             "(default: the recipe's defaults)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE[,VALUE...]",
                         help="override a config field of every run (repeatable); several comma-separated values "

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from qtrain.qt.accounting import ParamSummary, count_parameters
+from qtrain.qt.diffqas import ArchitectureReport, DiffQASGenerator, DiffQASTrain
 from qtrain.qt.features import Bits, ProbTransform, Transform, basis_bits
 from qtrain.qt.generator import QuantumParameterGenerator, min_qubits
 from qtrain.qt.mapping import ACTIVATIONS, MLPMapping
@@ -31,4 +32,5 @@ __all__ = [
     "QuantumTrain", "QuantumParameterGenerator", "MLPMapping", "ParamSummary", "count_parameters",
     "Bits", "Transform", "ProbTransform", "basis_bits", "min_qubits", "ACTIVATIONS", "TensorSpec",
     "MultimodelMapping", "multimodel_layer_counts", "multimodel_size", "use_shots", "param_groups",
+    "DiffQASTrain", "DiffQASGenerator", "ArchitectureReport",
 ]

@@ -5,7 +5,7 @@ import difflib
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from qtrain.config import apply_overrides, build_config, config_fields, read_yaml, yaml_header
 from qtrain.train.context import RunContext
@@ -14,8 +14,8 @@ from qtrain.train.rundir import RunDir
 if TYPE_CHECKING:
     from qtrain.report.section import ReportHook
 
-__all__ = ["Recipe", "RecipeOutput", "RECIPE_MODULES", "RECIPES_ROOT", "register", "recipe_names", "get_recipe", "preset_dir",
-           "list_presets", "preset_path", "preset_header", "load_config", "ls"]
+__all__ = ["Recipe", "RecipeOutput", "RECIPE_MODULES", "RECIPES_ROOT", "register", "recipe_names", "get_recipe",
+           "preset_dir", "list_presets", "preset_path", "preset_header", "load_config", "ls"]
 
 RECIPES_ROOT = Path(__file__).parent
 """Each paper has one home under here: ``<paper>/<recipe>.py``, ``<paper>/presets/<recipe>/*.yaml``."""
@@ -29,6 +29,9 @@ RECIPE_MODULES: dict[str, str] = {
     "v2x_fusion": "qtrain.recipes.v2x.v2x_fusion",
     "v2x_transfer": "qtrain.recipes.v2x.v2x_transfer",
     "v2x_federated": "qtrain.recipes.v2x.v2x_federated",
+    "diffqas_image": "qtrain.recipes.diffqas.diffqas_image",
+    "diffqas_series": "qtrain.recipes.diffqas.diffqas_series",
+    "diffqas_rl": "qtrain.recipes.diffqas.diffqas_rl",
 }
 """Recipe name -> module defining ``RECIPE``; modules are imported only when the recipe is used."""
 
@@ -54,6 +57,8 @@ class Recipe:
         report: optional ``report(runs) -> ReportSection`` for ``qtrain report``: the recipe's tables
             (ours vs its paper's rows), the metrics to plot and its paper's figures. ``None``: the
             generic section (each run's table, every numeric metrics series).
+        limits: run options the recipe cannot honour (``"device"``, ``"precision"``, ``"nproc"``), each
+            with the reason; a non-default value of one is refused with that reason in one line.
     """
 
     name: str
@@ -62,6 +67,7 @@ class Recipe:
     train: Callable[[Any, RunContext], RecipeOutput]
     export: Callable[[Any, RunDir], Path]
     report: ReportHook | None = None
+    limits: Mapping[str, str] = field(default_factory=dict)
 
 
 def register(name: str, module: str) -> None:
@@ -86,7 +92,8 @@ def get_recipe(name: str) -> Recipe:
     _check_name(name)
     recipe = importlib.import_module(RECIPE_MODULES[name]).RECIPE
     if not isinstance(recipe, Recipe):
-        raise TypeError(f"module {RECIPE_MODULES[name]!r} must define RECIPE = Recipe(...), got {type(recipe).__name__}")
+        raise TypeError(f"module {RECIPE_MODULES[name]!r} must define RECIPE = Recipe(...), "
+                        f"got {type(recipe).__name__}")
     return recipe
 
 
@@ -147,7 +154,7 @@ def ls(recipe: str | None = None) -> list[dict[str, Any]]:
 
     Example:
         >>> [e["recipe"] for e in ls()][:1]
-        ['pilot_assignment']
+        ['diffqas_image']
         >>> {f.name: f.default for f in ls("qt_image")[0]["fields"]}["blocks"]
         16
     """

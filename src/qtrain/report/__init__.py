@@ -27,7 +27,8 @@ from qtrain.report.stats import format_mean_std, mean_std
 from qtrain.report.tables import html_table, markdown_rows
 
 __all__ = ["Run", "find_runs", "load_run", "runs_by_recipe", "Figure", "ReportHook", "ReportSection", "Table",
-           "format_mean_std", "mean_std", "html_table", "markdown_rows", "build_report", "PaperProtocol", "ProtocolLookup",
+           "format_mean_std", "mean_std", "html_table", "markdown_rows", "build_report", "PaperProtocol",
+           "ProtocolLookup",
            "caveat", "differences", "protocol_table"]
 
 

@@ -34,7 +34,8 @@ HookLookup = Callable[[str], "ReportHook | None"]
 _CSS = ("body{font-family:sans-serif;max-width:1500px;margin:2em auto;padding:0 1em}"
         "table{border-collapse:collapse;font-size:13px;margin-bottom:1em}"
         "td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}td:nth-child(-n+3){text-align:left}"
-        "table.protocol td{text-align:left}div.caveat{background:#fff4d6;border-left:5px solid #e0a000;padding:.6em 1em}"
+        "table.protocol td{text-align:left}"
+        "div.caveat{background:#fff4d6;border-left:5px solid #e0a000;padding:.6em 1em}"
         "div.caveat ul{margin:.3em 0 0}img{max-width:100%;height:auto}figure{margin:1.5em 0}"
         "figcaption{font-size:14px;color:#333}")
 

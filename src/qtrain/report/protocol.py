@@ -96,7 +96,8 @@ def _pairs(config: Mapping[str, Any], keys: Sequence[str]) -> str:
 
 
 def protocol_row(run: Run, paper: PaperProtocol | None) -> dict[str, Any]:
-    """One row of the protocol table: run, preset, seed, data, epochs, settings, overrides, vs paper."""
+    """One row of the protocol table: run, preset, seed, data, epochs, settings, overrides, vs paper, compute
+    (the resolved device, precision and processes)."""
     cfg = run.config
     extra = [k for k in (paper.settings if paper else {}) if k not in DATA_KEYS and k not in SETTING_KEYS
              and k != "epochs"]
@@ -105,7 +106,16 @@ def protocol_row(run: Run, paper: PaperProtocol | None) -> dict[str, Any]:
     overrides = run.info.get("overrides") or []
     return {"run": run.name, "preset": run.info.get("preset", "-"), "seed": cfg.get("seed", run.info.get("seed")),
             "data": _pairs(cfg, DATA_KEYS), "epochs": _epochs(run), "settings": _pairs(cfg, [*SETTING_KEYS, *extra]),
-            "overrides": ", ".join(overrides) if overrides else "-", "vs paper": verdict}
+            "overrides": ", ".join(overrides) if overrides else "-", "vs paper": verdict,
+            "compute": _compute(run.info.get("compute"))}
+
+
+def _compute(compute: Mapping[str, Any] | None) -> str:
+    """``"cuda:0, bf16, 2 processes"`` from run.json's resolved ``compute`` (``-`` for runs made before it)."""
+    if not compute:
+        return "-"
+    nproc = int(compute.get("nproc", 1))
+    return f"{compute['device']}, {compute['precision']}" + (f", {nproc} processes" if nproc > 1 else "")
 
 
 def protocol_table(recipe: str, runs: Sequence[Run], lookup: ProtocolLookup | None) -> Table:

@@ -37,7 +37,8 @@ def _read_int(path: str, key: str | None = None) -> int | None:
 
 def _cgroup_headroom() -> int | None:
     for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # cgroup v2
-                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                          "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
         lim = _read_int(limit)
         if lim is not None:
             return max(0, lim - (_read_int(usage) or 0))

@@ -7,8 +7,8 @@ Example:
 from __future__ import annotations
 
 from qtrain.train.batches import ShuffledBatches
-from qtrain.train.checkpoint import (atomic_write, atomic_write_json, atomic_write_text, load_checkpoint, save_checkpoint,
-                                     save_model_safetensors)
+from qtrain.train.checkpoint import (atomic_write, atomic_write_json, atomic_write_text, load_checkpoint,
+                                     save_checkpoint, save_model_safetensors)
 from qtrain.train.context import ObservedRunDir, RecordObserver, RunContext, StepHook
 from qtrain.train.early_stopping import EarlyStopping
 from qtrain.train.ema import EMA
@@ -27,7 +27,8 @@ __all__ = [
     "ShuffledBatches", "atomic_write", "atomic_write_json", "atomic_write_text", "load_checkpoint", "save_checkpoint",
     "save_model_safetensors",
     "RunContext", "StepHook", "ObservedRunDir", "RecordObserver", "EarlyStopping", "EMA", "NonFiniteLossError",
-    "run_environment", "open_loggers", "TrainLoop", "plot_curves", "ProgressBar", "RunProgress", "RunDir", "peak_memory",
+    "run_environment", "open_loggers", "TrainLoop", "plot_curves", "ProgressBar", "RunProgress", "RunDir",
+    "peak_memory",
     "WarmupCosine", "warmup_cosine", "evaluate",
     "capture_rng_state", "preserved_torch_settings", "restore_rng_state", "seed_everything",
 ]

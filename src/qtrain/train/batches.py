@@ -3,6 +3,10 @@
 This is the recipes' data loader: its ``torch.Generator`` draws one permutation per epoch, and
 its state at the start of an epoch is all a checkpoint needs to replay that epoch's order and
 skip the steps already done (no data is fetched for skipped steps).
+
+Data-parallel: after :meth:`ShuffledBatches.shard`, every rank draws the same global order and
+fetches only its own contiguous part of each global batch (like ``DistributedSampler``, but split
+per batch, so that the ranks' parts of one step are exactly one process's batch).
 """
 from __future__ import annotations
 
@@ -43,6 +47,29 @@ class ShuffledBatches:
             raise ValueError("dataset is empty; a loader needs at least one sample")
         self.generator = torch.Generator().manual_seed(seed)
         self.epoch_start_state: Tensor = self.generator.get_state()
+        self.rank, self.world_size = 0, 1
+
+    def shard(self, rank: int, world_size: int) -> None:
+        """Yield only part ``rank`` of ``world_size`` of every batch (contiguous, sizes differ by at most 1).
+
+        Example:
+            >>> loader = ShuffledBatches(TensorDataset(torch.arange(5)), 5, shuffle=False)
+            >>> loader.shard(1, 2)
+            >>> [b[0].tolist() for b in loader.epoch()], loader.global_batch_size(0)
+            ([[3, 4]], 5)
+        """
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank={rank!r} must be in [0, world_size={world_size!r})")
+        self.rank, self.world_size = rank, world_size
+
+    def global_batch_size(self, step: int) -> int:
+        """Samples in batch ``step`` of an epoch, over all ranks."""
+        return min(self.batch_size, self.n - step * self.batch_size)
+
+    @property
+    def smallest_batch(self) -> int:
+        """The fewest samples any global batch of an epoch has (the last one, unless ``drop_last``)."""
+        return self.global_batch_size(len(self) - 1)
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -60,7 +87,8 @@ class ShuffledBatches:
         self.epoch_start_state = self.generator.get_state()
         order = torch.randperm(self.n, generator=self.generator) if self.shuffle else torch.arange(self.n)
         for step in range(start_step, len(self)):
-            yield self._fetch(order[step * self.batch_size:(step + 1) * self.batch_size])
+            idx = order[step * self.batch_size:(step + 1) * self.batch_size]
+            yield self._fetch(idx.tensor_split(self.world_size)[self.rank] if self.world_size > 1 else idx)
 
     def _fetch(self, idx: Tensor) -> tuple[Tensor, ...]:
         if isinstance(self.dataset, TensorDataset):

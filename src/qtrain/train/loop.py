@@ -18,6 +18,13 @@ resuming: a run killed anywhere and resumed ends with bit-identical weights. A n
 non-finite weights about to be checkpointed, stop the run with
 :class:`~qtrain.train.guards.NonFiniteLossError` before anything is saved from them, so the last
 finite checkpoint survives.
+
+Data-parallel (``ctx.dist`` set: ``qtrain run --nproc N`` or ``torchrun``): the loop shards every
+batch of ``loader`` across the ranks, starts every rank from rank 0's weights, all-reduces the
+trainable parameters' gradients after each backward (:class:`~qtrain.train.distributed.GradientSync`:
+for Quantum-Train only the QNN and mapping), averages the step's loss and accuracy over the ranks,
+and reports ``allreduce_bytes_per_step`` in each epoch's record. The recipe's loop is unchanged;
+its steps equal one process's steps on the whole global batch, to rounding.
 """
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ from torch import Tensor, nn
 from qtrain.train.batches import ShuffledBatches
 from qtrain.train.checkpoint import load_checkpoint, save_checkpoint
 from qtrain.train.context import RunContext
+from qtrain.train.distributed import GradientSync, all_reduce_sums, broadcast_module
 from qtrain.train.early_stopping import EarlyStopping
 from qtrain.train.ema import EMA
 from qtrain.train.guards import DEFAULT_HINT, NonFiniteLossError, first_nonfinite
@@ -93,6 +101,21 @@ class TrainLoop:
         self.resumed = ctx.resume and (self.ckpt_dir / "last.pt").is_file()
         if self.resumed:
             self._load(load_checkpoint(self.ckpt_dir / "last.pt"))
+        self._sync: GradientSync | None = None
+        self._step_bytes = 0
+        if ctx.dist is not None:
+            self._join_ranks(ctx.dist.rank, ctx.dist.world_size)
+
+    def _join_ranks(self, rank: int, world: int) -> None:
+        """Shard the batches, start from rank 0's weights, hook the gradient all-reduce."""
+        if self.loader.smallest_batch < world:
+            raise ValueError(f"nproc={world} splits every batch across {world} processes but the smallest batch of "
+                             f"{self.tag!r} has {self.loader.smallest_batch} sample(s) (batch_size="
+                             f"{self.loader.batch_size}, {self.loader.n} samples); use a batch size and a training "
+                             f"set whose every batch has >= {world} samples, or fewer processes")
+        self.loader.shard(rank, world)
+        broadcast_module(self.model)
+        self._sync = GradientSync(self.model.parameters())
 
     # ----------------------------------------------------------------- the recipe's loop
     def epochs(self) -> Iterator[int]:
@@ -105,6 +128,8 @@ class TrainLoop:
                 yield self.epoch
         finally:
             self._bar.close()
+            if self._sync is not None and self.finished:
+                self._sync.close()
 
     def batches(self) -> Iterator[tuple[Tensor, ...]]:
         """The batches of the current epoch not yet done (stops early at ``max_steps``)."""
@@ -116,12 +141,18 @@ class TrainLoop:
                 return
             self._tick = time.perf_counter()
             self._step_lr = float(self.optimizer.param_groups[0]["lr"])  # before a per-step scheduler moves it
+            if self._sync is not None:  # this rank's share of the global batch weights its gradient
+                self._sync.weight = len(batch[0]) / self.loader.global_batch_size(self.step_in_epoch)
             yield batch
 
     def step_done(self, loss: Tensor | float, correct: Tensor | int, count: int) -> None:
         """Record one optimizer step (mean batch ``loss``, ``correct`` predictions out of ``count``)."""
         self._sums["time"] += time.perf_counter() - self._tick
         loss = float(loss)
+        if self._sync is not None:  # the global batch's mean loss and accuracy, the same on every rank
+            self._step_bytes = self._sync.take_bytes()
+            total, correct, n = all_reduce_sums([loss * count, float(correct), float(count)])
+            loss, count = total / n, int(n)
         if not math.isfinite(loss):
             raise self._nonfinite(loss, "the training loss", self.global_step + 1, self.epoch + 1)
         if self.ema is not None:
@@ -147,7 +178,7 @@ class TrainLoop:
         """Close the epoch: metrics line, early stopping, best and last checkpoints. Returns the record."""
         metrics = dict(metrics or {})
         record = {"model": self.tag, "epoch": self.epoch + 1, "step": self.global_step, **self.train_metrics(),
-                  "epoch_time_s": self._sums["time"], "lr": self._lr, **metrics}
+                  "epoch_time_s": self._sums["time"], "lr": self._lr, **self._dist_metrics(), **metrics}
         self.history.append(record)
         self.ctx.run_dir.append_metrics(record)
         self.train_time_s += self._sums["time"]
@@ -157,6 +188,11 @@ class TrainLoop:
         self.finished = self.epoch >= self.n_epochs or self.stopper.should_stop or hit_max
         self._save(mid_epoch=False)
         return record
+
+    def _dist_metrics(self) -> dict[str, int]:
+        if self._sync is None or self.ctx.dist is None:
+            return {}
+        return {"world_size": self.ctx.dist.world_size, "allreduce_bytes_per_step": self._step_bytes}
 
     def load_best(self) -> bool:
         """Load the best checkpoint's weights into the model; ``False`` if there is none."""

@@ -85,6 +85,7 @@ def preserved_torch_settings() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
-        if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()) != (det, warn):
+        now = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())
+        if now != (det, warn):
             torch.use_deterministic_algorithms(det, warn_only=warn)
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn

@@ -117,7 +117,8 @@ def build_model(cfg: PilotConfig, name: str, stats: tuple[float, float], n_qubit
 
 # ----------------------------------------------------------------------------- evaluate
 @torch.no_grad()
-def evaluate_noisy(model: PilotAssigner, noisy: PilotAssigner, beta: torch.Tensor, cfg: PilotConfig) -> dict[str, float]:
+def evaluate_noisy(model: PilotAssigner, noisy: PilotAssigner, beta: torch.Tensor,
+                   cfg: PilotConfig) -> dict[str, float]:
     """Sum-rates of ``model`` noiseless, of its weights under noise, and with ZNE of the QCNN readout.
 
     Also, for ``noisy`` and ``zne``: the fraction of users given the same pilot as noiseless
@@ -145,22 +146,25 @@ def evaluate_noisy(model: PilotAssigner, noisy: PilotAssigner, beta: torch.Tenso
 
 
 # ----------------------------------------------------------------------------- train one model
-def train_model(cfg: PilotConfig, ctx: RunContext, tag: str, model: PilotAssigner, data: TensorDataset) -> dict[str, Any]:
+def train_model(cfg: PilotConfig, ctx: RunContext, tag: str, model: PilotAssigner,
+                data: TensorDataset) -> dict[str, Any]:
     """Train ``model`` with Adam (loss of ``cfg.mode``) and return its history entry."""
     sys_cfg = model_cfg(cfg)
     lr = cfg.hqcnn_lr if tag.startswith("hqcnn") else cfg.lr
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam(model.to(ctx.device).parameters(), lr=lr)
     loop = TrainLoop(ctx, tag, model, opt, ShuffledBatches(data, cfg.batch_size, seed=cfg.seed), cfg.epochs,
                      max_steps=cfg.max_steps)
     for _epoch in loop.epochs():
         for beta, labels in loop.batches():
-            logits = model(beta)
-            loss = assigner_loss(cfg.mode, logits, beta, labels, sys_cfg, cfg.relaxation)
+            with ctx.autocast(model):  # precision: the learner's forward; the sum-rate loss stays float32
+                logits = model(beta)
+            loss = assigner_loss(cfg.mode, logits.float(), beta, labels, sys_cfg, cfg.relaxation)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             loop.step_done(loss.detach(), (logits.argmax(-1) == labels).all(-1).sum(), len(labels))
         loop.end_epoch()
+    model.cpu()  # the sum-rate evaluations, heuristics and noisy twins run on the CPU
     return {"epochs_run": loop.epoch, "steps": loop.global_step, "seconds_per_epoch": loop.seconds_per_epoch,
             "final_train_loss": loop.history[-1]["train_loss"] if loop.history else None}
 
@@ -186,6 +190,7 @@ def train(cfg: PilotConfig, ctx: RunContext) -> RecipeOutput:
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     data, train_beta, test_sc = _data(cfg)
+    data = ctx.to_device(data)  # once, not per batch (the test scenarios stay on the CPU)
     stats = feature_stats(train_beta)
     base = _baselines(cfg, test_sc)
     ref_name = "exhaustive" if "exhaustive" in base else max((k for k in base if k in REFERENCE_HEURISTICS),

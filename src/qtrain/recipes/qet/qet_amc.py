@@ -245,7 +245,7 @@ def snr_report(pred: Tensor, y: Tensor, snr: Tensor, n_classes: int, confusion_m
 # ----------------------------------------------------------------------------- train one model
 def train_model(cfg: QETAMCConfig, ctx: RunContext, tag: str, data: AMCData) -> dict[str, Any]:
     """Train (or resume) one model with early stopping on val_loss; test its best-validation weights."""
-    model = build_model(cfg, tag)
+    model = build_model(cfg, tag).to(ctx.device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = (torch.optim.lr_scheduler.ReduceLROnPlateau(opt, "min", factor=cfg.lr_factor, patience=cfg.lr_plateau,
                                                         min_lr=cfg.min_lr) if cfg.lr_plateau else None)
@@ -254,8 +254,9 @@ def train_model(cfg: QETAMCConfig, ctx: RunContext, tag: str, data: AMCData) -> 
                      monitor="val_loss", mode="min")
     for _epoch in loop.epochs():
         for x, y in loop.batches():
-            logits = model(x)  # QET: the circuit and the mapping run once here, whatever the batch size
-            loss = F.cross_entropy(logits, y)
+            with ctx.autocast(model):  # precision: the target's forward (the QET generator stays full precision)
+                logits = model(x)  # QET: the circuit and the mapping run once here, whatever the batch size
+                loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -267,7 +268,7 @@ def train_model(cfg: QETAMCConfig, ctx: RunContext, tag: str, data: AMCData) -> 
     loop.load_best()  # the best-validation checkpoint (paper: early stopping on the validation loss)
     test_loss, pred = predict(model, data.test, cfg.eval_batch_size)
     _, y_test, snr = data.test.tensors
-    report = snr_report(pred, y_test, snr, len(data.mods), cfg.confusion_min_snr)
+    report = snr_report(pred.cpu(), y_test.cpu(), snr.cpu(), len(data.mods), cfg.confusion_min_snr)
     params = dataclasses.asdict(count_parameters(model))
     return {"model": model, "name": model_name(cfg, model), "params": params, "epochs_run": loop.epoch,
             "best_epoch": loop.stopper.best_epoch + 1, "best_val_loss": loop.stopper.best, "steps": loop.global_step,
@@ -309,7 +310,7 @@ def train(cfg: QETAMCConfig, ctx: RunContext) -> RecipeOutput:
     """Setup (threads, data) -> train each model -> per-SNR test report -> export ``model.safetensors``."""
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    data = load_data(cfg, ctx)
+    data = ctx.to_device(load_data(cfg, ctx))  # once, not per batch
     results = {tag: train_model(cfg, ctx, tag, data) for tag in cfg.train_models}
     _compare(results)
     for tag, res in results.items():

@@ -114,7 +114,8 @@ class QTImageConfig:
     plateau_patience: int = option(5, "ReduceLROnPlateau patience (epochs)", min=0)
     plateau_factor: float = option(0.5, "ReduceLROnPlateau factor", gt=0, max=1)
     n_qubits: int | None = option(None, "QNN qubits (default: ceil(log2(params / n_per_state)))", min=1)
-    ansatz: Literal["ry_cnot", "u3_cu3"] = option("ry_cnot", "QNN block: Ry + CNOT chain (paper) or U3 + CU3 ring (code)")
+    ansatz: Literal["ry_cnot", "u3_cu3"] = option("ry_cnot",
+                                                  "QNN block: Ry + CNOT chain (paper) or U3 + CU3 ring (code)")
     blocks: int = option(16, "QNN blocks (Table I: 16, 31, ..., 121)", min=1, aliases=("layers", "depth"))
     mapping_hidden: tuple[int, ...] = option((4, 20, 4), "mapping MLP hidden widths (Table I: 14-4-20-4-1)", min=1)
     mapping_first_activation: Activation = option("tanh", "after the mapping's first layer (paper: tanh; code: none)")
@@ -261,7 +262,7 @@ def _nonfinite_hint(cfg: QTImageConfig, tag: str) -> str:
 
 def train_model(cfg: QTImageConfig, ctx: RunContext, tag: str, splits: ImageSplits) -> dict[str, Any]:
     """Train (or resume) one model and return its summary entry."""
-    model = build_model(cfg, tag)
+    model = build_model(cfg, tag).to(ctx.device)
     opt = build_optimizer(cfg, model, tag)
     epochs = {"classical": cfg.epochs_classical, "qt": cfg.epochs, "qcml": cfg.qcml_epochs or cfg.epochs}[tag]
     loader = ShuffledBatches(splits.train, cfg.batch_size, seed=cfg.seed)
@@ -274,8 +275,9 @@ def train_model(cfg: QTImageConfig, ctx: RunContext, tag: str, splits: ImageSpli
                      ema=ema, nonfinite_hint=_nonfinite_hint(cfg, tag))
     for _epoch in loop.epochs():
         for x, y in loop.batches():
-            logits = model(x)  # QT: the circuit runs once here, whatever the batch size
-            loss = F.cross_entropy(logits, y)
+            with ctx.autocast(model):  # precision: the target's forward (QT generator, QCML circuit: full precision)
+                logits = model(x)  # QT: the circuit runs once here, whatever the batch size
+                loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
@@ -337,7 +339,7 @@ def train(cfg: QTImageConfig, ctx: RunContext) -> RecipeOutput:
     """Setup (threads, data) -> train each model -> evaluate -> export ``model.safetensors``."""
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    splits = load_data(cfg)
+    splits = ctx.to_device(load_data(cfg))  # once, not per batch
     results = {tag: train_model(cfg, ctx, tag, splits) for tag in cfg.train_models}
     save_export(results[cfg.train_models[-1]]["model"], ctx.run_dir)
     names = {"classical": "classical CNN", "qt": f"QT-{cfg.blocks} {cfg.ansatz}",

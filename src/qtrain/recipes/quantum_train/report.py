@@ -14,8 +14,8 @@ import functools
 from typing import Any, Sequence
 
 from qtrain.recipes.quantum_train.entries import Entry, entries_of, group_entries
-from qtrain.recipes.quantum_train.figures import (Rebuild, plot_accuracy_vs_blocks, plot_generalization_gap, plot_loss_curves,
-                                                  plot_weights)
+from qtrain.recipes.quantum_train.figures import (Rebuild, plot_accuracy_vs_blocks, plot_generalization_gap,
+                                                  plot_loss_curves, plot_weights)
 from qtrain.recipes.quantum_train.paper import paper_row
 from qtrain.report import Figure, ReportSection, Run, Table, format_mean_std, mean_std
 from qtrain.report.collect import is_number

@@ -235,4 +235,7 @@ def export(cfg: FederatedConfig, run_dir: RunDir) -> Path:
 
 RECIPE = Recipe(name="v2x_federated", config_cls=FederatedConfig, train=train, export=export,
                 description="federated Quantum-Train on Flower (in-process or gRPC) vs classical FedAvg: bytes per "
-                            "round and accuracy (V2X paper, Sec. VI)")
+                            "round and accuracy (V2X paper, Sec. VI)",
+                limits={"device": "its Flower clients train on the CPU (transport=grpc: in separate processes)",
+                        "precision": "its Flower clients train in float32",
+                        "nproc": "its parallelism is its federated clients (n_clients, transport=grpc)"})

@@ -138,14 +138,15 @@ def evaluate(model: FusionNet, data: Any, prefix: str, batch_size: int = 500) ->
 def train_model(cfg: FusionConfig, ctx: RunContext, tag: str, data: tuple[Any, Any, Any]) -> dict[str, Any]:
     """Train (or resume) one fusion model; returns its summary entry."""
     train_ds, val_ds, test_ds = data
-    model = build_model(cfg, tag)
+    model = build_model(cfg, tag).to(ctx.device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loop = TrainLoop(ctx, tag, model, opt, ShuffledBatches(train_ds, cfg.batch_size, seed=cfg.seed), cfg.epochs,
                      max_steps=cfg.max_steps, monitor="val_acc")
     for _epoch in loop.epochs():
         for cam, rad, y in loop.batches():
-            logits, _ = model(cam, rad)
-            loss = F.cross_entropy(logits, y)
+            with ctx.autocast(model):  # precision: the network's forward
+                logits, _ = model(cam, rad)
+                loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -163,6 +164,7 @@ def train(cfg: FusionConfig, ctx: RunContext) -> RecipeOutput:
         torch.set_num_threads(cfg.num_threads)
     data = scene_splits(cfg.n_train, cfg.n_val, cfg.n_test, cfg.seed, p_two=cfg.p_two,
                         camera_noise=cfg.camera_noise, radar_snr_db=cfg.radar_snr_db)
+    data = ctx.to_device(data)  # once, not per batch
     results = {tag: train_model(cfg, ctx, tag, data) for tag in cfg.train_models}
     save_export(results[cfg.train_models[0]]["model"], ctx.run_dir)
     names = {"quantum": "quantum cross-attention", "classical": "classical cross-attention",

@@ -127,14 +127,15 @@ def build_model(cfg: V2XQCNNConfig, tag: str) -> HybridDigits:
 # ----------------------------------------------------------------------------- train one model
 def train_model(cfg: V2XQCNNConfig, ctx: RunContext, tag: str, splits: Any) -> dict[str, Any]:
     """Train (or resume) one model; returns its summary entry (last-epoch and best-val test accuracy)."""
-    model = build_model(cfg, tag)
+    model = build_model(cfg, tag).to(ctx.device)
     opt = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
     loop = TrainLoop(ctx, tag, model, opt, ShuffledBatches(splits.train, cfg.batch_size, seed=cfg.seed), cfg.epochs,
                      max_steps=cfg.max_steps, monitor="val_acc")
     for epoch in loop.epochs():
         for x, y in loop.batches():
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            with ctx.autocast(model):  # precision: the network's forward
+                logits = model(x)
+                loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -166,7 +167,7 @@ def train(cfg: V2XQCNNConfig, ctx: RunContext) -> RecipeOutput:
     """Setup (threads, 6:2:2 split) -> train each model -> evaluate -> export the last one."""
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    splits = digits_splits(cfg.seed)
+    splits = ctx.to_device(digits_splits(cfg.seed))  # once, not per batch
     results = {tag: train_model(cfg, ctx, tag, splits) for tag in cfg.train_models}
     save_export(results[cfg.train_models[0]]["model"], ctx.run_dir)
     table = [_row(cfg, tag, res) for tag, res in results.items()]

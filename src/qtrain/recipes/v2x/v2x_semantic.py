@@ -148,7 +148,7 @@ def evaluate(model: SemanticAE, data: Any, snr_db: float, cfg: SemanticConfig, c
     model.eval()
     x, y = data.tensors
     gen = torch.Generator(device=x.device).manual_seed(noise_seed)
-    x_hat = model(x, torch.full((len(x),), float(snr_db)), gen)
+    x_hat = model(x, torch.full((len(x),), float(snr_db), device=x.device), gen)
     _, mse, qre = semantic_loss(x, x_hat, cfg.qre_weight, cfg.rho_eps)
     model.train()
     acc = float((clf(x_hat).argmax(1) == y).float().mean())
@@ -158,16 +158,17 @@ def evaluate(model: SemanticAE, data: Any, snr_db: float, cfg: SemanticConfig, c
 # ----------------------------------------------------------------------------- train one model
 def train_model(cfg: SemanticConfig, ctx: RunContext, tag: str, splits: Any, clf: nn.Module) -> dict[str, Any]:
     """Train (or resume) one autoencoder; returns its summary entry with the per-SNR metrics."""
-    model = build_model(cfg, tag)
+    model = build_model(cfg, tag).to(ctx.device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loop = TrainLoop(ctx, tag, model, opt, ShuffledBatches(splits.train, cfg.batch_size, seed=cfg.seed), cfg.epochs,
                      max_steps=cfg.max_steps, monitor="val_psnr_db")
-    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    gen = torch.Generator(device=ctx.device).manual_seed(cfg.seed + 1)  # the channel noise, beside the data
     for epoch in loop.epochs():
         for x, _y in loop.batches():
             snr = cfg.snr_min_db + (cfg.snr_max_db - cfg.snr_min_db) * torch.rand(len(x), generator=gen)
-            x_hat = model(x, snr, gen)
-            loss, mse, _qre = semantic_loss(x, x_hat, cfg.qre_weight, cfg.rho_eps)
+            with ctx.autocast(model):  # precision: the autoencoder's forward
+                x_hat = model(x, snr, gen)
+                loss, mse, _qre = semantic_loss(x, x_hat, cfg.qre_weight, cfg.rho_eps)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -189,7 +190,8 @@ def train(cfg: SemanticConfig, ctx: RunContext) -> RecipeOutput:
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     splits = digits_splits(cfg.seed)
-    clf = build_classifier(splits.train, cfg.classifier_epochs, cfg.seed)
+    clf = build_classifier(splits.train, cfg.classifier_epochs, cfg.seed).to(ctx.device)
+    splits = ctx.to_device(splits)  # once, not per batch
     clean = float((clf(splits.test.tensors[0]).argmax(1) == splits.test.tensors[1]).float().mean())
     results = {tag: train_model(cfg, ctx, tag, splits, clf) for tag in cfg.train_models}
     save_export(results[cfg.train_models[0]]["model"], ctx.run_dir)
@@ -210,4 +212,7 @@ def export(cfg: SemanticConfig, run_dir: RunDir) -> Path:
 
 RECIPE = Recipe(name="v2x_semantic", config_cls=SemanticConfig, train=train, export=export,
                 description="QCNN semantic encoder over AWGN/Rayleigh with a quantum-relative-entropy loss vs an "
-                            "equal-size classical autoencoder (V2X paper, Sec. III)")
+                            "equal-size classical autoencoder (V2X paper, Sec. III)",
+                limits={"precision": "its channel maps features to complex symbols, which have no bf16/fp16 form",
+                        "nproc": "its channel noise is drawn per batch from one seeded generator, which ranks "
+                                 "holding parts of a batch cannot share"})

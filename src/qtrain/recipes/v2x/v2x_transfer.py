@@ -248,4 +248,7 @@ def export(cfg: TransferConfig, run_dir: RunDir) -> Path:
 
 RECIPE = Recipe(name="v2x_transfer", config_cls=TransferConfig, train=train, export=export,
                 description="Quantum-Train actor-critic vs full classical actor-critic in the V2X model-transfer "
-                            "MDP (V2X paper, Sec. V)")
+                            "MDP (V2X paper, Sec. V)",
+                limits={"device": "its environment steps one transition at a time on the CPU",
+                        "precision": "its actor-critic trains on single transitions in float32",
+                        "nproc": "its batches are environment rollouts, not a dataset the ranks could split"})
