@@ -543,7 +543,8 @@ def not_measured_summary(items: Sequence[dict[str, Any]]) -> str:
         rows = ", ".join(f"{it['row']} ({seed_text(it['seeds'])})" for it in group)
         mins = [(it["s_per_epoch"] or it["s_per_epoch_plan"] or 0) / 60
                 * sum(it["epochs"] - it["partial"].get(s, 0) for s in it["seeds"]) for it in group]
-        cost = (f"; about {sum(mins) / 60:.1f} h of training at the rates measured here"
+        total = f"{sum(mins) / 60:.1f} h" if sum(mins) >= 60 else f"{sum(mins):.0f} min"
+        cost = (f"; about {total} of training at the rates measured here"
                 + ("" if all(mins) else " (plus the rows with no rate measured yet)") if any(mins) else "")
         lines.append(f"- `{plan}`: {rows}{cost}")
     return "\n".join(lines) + "\n" if lines else "Every planned run finished.\n"

@@ -97,7 +97,7 @@ def test_not_measured_lists_unfinished_planned_runs_with_their_cost(tmp_path: Pa
     assert table[2] == "| fashion_paper | fashion_qt121 | 1, 2 | 50 | - | 12.0 | 20 |"  # 100 epochs x 12 s
     assert table[3] == "| fashion_paper | fashion_qt46 | 0, 1, 2 | 50 | seed 0 after epoch 5 | ~12.0 | ~29 |"  # 145 ep
     assert not_measured_summary([qt121, qt46]) == ("- `fashion_paper`: fashion_qt121 (seeds 1-2), fashion_qt46 "
-                                                   "(seeds 0-2); about 0.8 h of training at the rates measured here\n")
+                                                   "(seeds 0-2); about 49 min of training at the rates measured here\n")
     assert epochs_logged(tmp_path / "nowhere") == 0
 
 
