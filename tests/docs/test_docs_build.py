@@ -44,7 +44,7 @@ def test_every_recipe_has_a_page_with_its_presets_fields_and_results(site: Path)
             assert f"qtrain run {name} --preset {preset}" in page or preset in page, (name, preset)
         assert "Config fields" in page and "loggers" in page
     qt = _text((site / "recipes" / "qt_image" / "index.html").read_text())
-    assert "Table I, rows Classical CNN + QT-16" in qt and "ours - paper" in qt  # header line; results table
+    assert "Table I, rows Classical CNN + QT-16" in qt and "paper protocol: test %" in qt  # header; results
     assert "QTImageConfig" in qt  # the API of the recipe module
 
 
