@@ -28,12 +28,12 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from qtrain.sim import Circuit, CompiledCircuit, DiffMethod, Input
+from qtrain.sim.cache import CompileCache
 
 __all__ = ["QuantumCrossAttention", "attention_circuit"]
 
@@ -91,7 +91,7 @@ class QuantumCrossAttention(nn.Module):
         self.out_proj = nn.Linear(d_value, d_model)
         self.weight = nn.Parameter(torch.empty(self._desc.n_params).uniform_(-math.pi, math.pi))
         self.readout = nn.Parameter(torch.full((n_qubits,), 1.0))
-        self._cache: dict[tuple[Any, ...], CompiledCircuit] = {}
+        self._cache = CompileCache(self._desc, self.diff_method)  # compiled per weight device and precision
 
     @property
     def n_quantum_params(self) -> int:
@@ -99,18 +99,8 @@ class QuantumCrossAttention(nn.Module):
         return self.weight.numel() + self.readout.numel()
 
     def _circuit(self) -> CompiledCircuit:
-        w = self.weight
-        key = (w.device, w.dtype)
-        if key not in self._cache:
-            with torch.inference_mode(False):
-                f64 = torch.float64 if w.dtype == torch.float64 else None
-                self._cache[key] = self._desc.compile(diff_method=self.diff_method.value, dtype=f64, device=w.device)
-        return self._cache[key]
+        return self._cache.get(self.weight)  # type: ignore[return-value]  # noiseless: a CompiledCircuit
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_cache"] = {}
-        return state
 
     def scores(self, queries: Tensor, context: Tensor) -> Tensor:
         """Pre-softmax scores ``(B, Tq, Tk)``: one circuit per (query, key) pair."""

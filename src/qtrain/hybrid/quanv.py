@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from qtrain.choices import ChoiceEnum, argument
 from qtrain.sim import Circuit, CompiledCircuit, DiffMethod, Input
+from qtrain.sim.cache import CompileCache
 
 __all__ = ["FeatureLayout", "feature_circuit", "QuantumFeatureLayer", "Quanv2d"]
 
@@ -134,7 +135,7 @@ class QuantumFeatureLayer(nn.Module):
         self.n_qubits, self.layers, self.scale = n_qubits, layers, scale
         self._desc, self.readout_wires = feature_circuit(n_qubits, self.layout.value, layers, scale)
         self.weight = nn.Parameter(torch.empty(self._desc.n_params).uniform_(-init, init))
-        self._cache: dict[tuple[Any, ...], CompiledCircuit] = {}
+        self._cache = CompileCache(self._desc, self.diff_method)  # compiled per weight device and precision
 
     @property
     def n_quantum_params(self) -> int:
@@ -149,18 +150,8 @@ class QuantumFeatureLayer(nn.Module):
     @property
     def circuit(self) -> CompiledCircuit:
         """The compiled circuit for the weights' device and precision (compiled once per pair)."""
-        w = self.weight
-        key = (w.device, w.dtype)
-        if key not in self._cache:
-            with torch.inference_mode(False):
-                f64 = torch.float64 if w.dtype == torch.float64 else None
-                self._cache[key] = self._desc.compile(diff_method=self.diff_method.value, dtype=f64, device=w.device)
-        return self._cache[key]
+        return self._cache.get(self.weight)  # type: ignore[return-value]  # noiseless: a CompiledCircuit
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_cache"] = {}  # deep copies and pickles recompile on first use
-        return state
 
     def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor) or x.dim() < 1 or x.shape[-1] != self.n_qubits:
