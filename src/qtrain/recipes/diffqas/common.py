@@ -15,7 +15,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import torch
 from torch import nn
 
 from qtrain.qt import DiffQASTrain
@@ -23,7 +22,7 @@ from qtrain.qt.diffqas import DiffQASGenerator
 from qtrain.train import RunDir, load_checkpoint, save_model_safetensors, seed_everything
 
 __all__ = ["model_tags", "candidates_of", "model_label", "check_configs", "build_qt",
-           "arch_metrics", "architecture_summary", "resolve_device", "derive_model", "export_tag", "export_run"]
+           "arch_metrics", "architecture_summary", "derive_model", "export_tag", "export_run"]
 
 
 def model_tags(search: bool, configs: Sequence[int], classical: bool) -> list[str]:
@@ -76,14 +75,6 @@ def architecture_summary(model: nn.Module) -> dict[str, Any] | None:
     if isinstance(gen, DiffQASGenerator) and len(gen.candidates) > 1:
         return gen.architecture().to_dict()
     return None
-
-
-def resolve_device(device: str) -> torch.device:
-    """``torch.device(device)``, with a clear error when CUDA is asked for but absent."""
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} but torch sees no CUDA device; use device=cpu")
-    return dev
 
 
 def derive_model(seed: int, search: nn.Module) -> DiffQASTrain:

@@ -69,7 +69,6 @@ class DiffQASImageConfig:
         "scaled", "probability feature: asinh(p*2^n), p*2^n, p or the official code's tanh-power")
     calibrate: bool = option(True, "start each generated tensor at its init's mean/std (qtrain)")
     diff_method: Literal["adjoint", "backprop", "parameter_shift"] = option("adjoint", "QNN gradient method")
-    device: str = option("cpu", "torch device (cpu or cuda)")
     eval_batch_size: int = option(2000, "evaluation batch size", min=1)
     ckpt_every: int = option(0, "also checkpoint every this many steps (0: epoch ends only)", min=0)
     max_steps: int | None = option(None, "stop each model after this many steps (smoke runs)", min=1)
@@ -101,16 +100,16 @@ class DiffQASImageConfig:
 
 
 # ----------------------------------------------------------------------------- builders
-def build_model(cfg: DiffQASImageConfig, tag: str) -> nn.Module:
+def build_model(cfg: DiffQASImageConfig, tag: str, device: torch.device | str = "cpu") -> nn.Module:
     """``"classical"`` (the MLP) or its DiffQAS-QT wrapper for ``"diffqas"`` / ``"config<k>"``, seeded."""
     seed_everything(cfg.seed)  # every model starts from the same MLP initialisation
     target = image_mlp()
     if tag == "classical":
-        return target.to(common.resolve_device(cfg.device))
+        return target.to(device)
     qt = common.build_qt(target, tag, n_qubits=cfg.n_qubits, depth=cfg.depth, weighting=cfg.weighting,
                          shared_angles=cfg.shared_angles, engine=cfg.engine, bits=cfg.bits, transform=cfg.transform,
                          calibrate=cfg.calibrate, diff_method=cfg.diff_method)
-    return qt.to(common.resolve_device(cfg.device))
+    return qt.to(device)
 
 
 def load_data(cfg: DiffQASImageConfig) -> ImageSplits:
@@ -139,7 +138,7 @@ def evaluate(model: nn.Module, data: Any, batch_size: int, prefix: str, device: 
 def train_model(cfg: DiffQASImageConfig, ctx: RunContext, tag: str, splits: ImageSplits, model: nn.Module,
                 epochs: int) -> dict[str, Any]:
     """Train (or resume) one model; returns its summary entry (final metrics, counts, timing, architecture)."""
-    device = common.resolve_device(cfg.device)
+    device = ctx.device
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     loop = TrainLoop(ctx, tag, model, opt, ShuffledBatches(splits.train, cfg.batch_size, seed=cfg.seed), epochs,
                      ckpt_every=cfg.ckpt_every, max_steps=cfg.max_steps)
@@ -178,7 +177,7 @@ def train(cfg: DiffQASImageConfig, ctx: RunContext) -> RecipeOutput:
     splits = load_data(cfg)
     results: dict[str, dict[str, Any]] = {}
     for tag in cfg.model_tags:
-        results[tag] = train_model(cfg, ctx, tag, splits, build_model(cfg, tag), cfg.epochs)
+        results[tag] = train_model(cfg, ctx, tag, splits, build_model(cfg, tag, ctx.device), cfg.epochs)
     if cfg.derive_epochs:
         derived = common.derive_model(cfg.seed, results["diffqas"]["model"])
         results["derived"] = train_model(cfg, ctx, "derived", splits, derived, cfg.derive_epochs)

@@ -72,7 +72,6 @@ class DiffQASRLConfig:
     window: int = option(100, "moving-average window of the returns (paper: 1,000 over 50,000 episodes)", min=1)
     solve_return: float = option(0.8, "'solved': the moving-average return first reaches this", gt=0, max=1)
     ckpt_every: int = option(50, "checkpoint every this many episodes (and at the end)", min=1)
-    device: str = option("cpu", "torch device of the workers' local models (the shared model stays on CPU)")
     num_threads: int = option(1, "torch CPU threads of each worker process", min=1)
     plots: bool = option(True, "write returns.png (needs matplotlib: qtrain[plot])")
 
@@ -81,11 +80,12 @@ class DiffQASRLConfig:
         """Models trained, in order."""
         return common.model_tags(self.search, self.configs, self.classical)
 
-    def settings(self) -> A3CSettings:
-        """The A3C hyper-parameters of every model of this run."""
+    def settings(self, device: str = "cpu") -> A3CSettings:
+        """The A3C hyper-parameters of every model of this run; ``device``: the workers' local models
+        (the run option; the shared model stays on the CPU)."""
         b1, b2 = self.betas
         return A3CSettings(self.env, self.episodes, self.workers, self.gamma, self.n_steps, self.lr, (b1, b2),
-                           self.entropy_beta, self.seed, self.num_threads, self.ckpt_every, self.device)
+                           self.entropy_beta, self.seed, self.num_threads, self.ckpt_every, device)
 
     def problems(self) -> list[str]:
         """Cross-field checks (reported together with the per-field ones)."""
@@ -134,7 +134,7 @@ def train_model(cfg: DiffQASRLConfig, ctx: RunContext, tag: str) -> dict[str, An
     if not ctx.resume and path.is_file():
         path.unlink()
     hook = None if ctx.on_step is None else (lambda episode, ret: ctx.on_step(tag, episode, ret))  # type: ignore[misc]
-    trainer = A3CTrainer(model, cfg.settings(), path, on_episode=hook)
+    trainer = A3CTrainer(model, cfg.settings(str(ctx.device)), path, on_episode=hook)
     returns = trainer.run()
     _write_blocks(ctx, tag, returns, trainer.losses, cfg.ckpt_every)
     arch = {part: common.architecture_summary(getattr(model, part)) for part in ("actor", "critic")}

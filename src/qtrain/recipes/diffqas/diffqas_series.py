@@ -67,7 +67,6 @@ class DiffQASSeriesConfig:
         "scaled", "probability feature: asinh(p*2^n), p*2^n, p or the official code's tanh-power")
     calibrate: bool = option(True, "start each generated tensor at its init's mean/std (qtrain)")
     diff_method: Literal["adjoint", "backprop", "parameter_shift"] = option("adjoint", "QNN gradient method")
-    device: str = option("cpu", "torch device (cpu or cuda)")
     snapshot_epochs: tuple[int, ...] = option((1, 15, 30, 100), "epochs whose predictions are saved (Figs. 8-12)",
                                               min=1)
     ckpt_every: int = option(0, "also checkpoint every this many steps (0: epoch ends only)", min=0)
@@ -89,11 +88,10 @@ class DiffQASSeriesConfig:
 
 
 # ----------------------------------------------------------------------------- builders
-def build_model(cfg: DiffQASSeriesConfig, tag: str) -> nn.Module:
+def build_model(cfg: DiffQASSeriesConfig, tag: str, device: torch.device | str = "cpu") -> nn.Module:
     """``"classical"`` (the LSTM regressor) or its DiffQAS-QT wrapper for ``"diffqas"`` / ``"config<k>"``, seeded."""
     seed_everything(cfg.seed)  # every model starts from the same LSTM initialisation
     target = SeriesLSTM(1, cfg.hidden)
-    device = common.resolve_device(cfg.device)
     if tag == "classical":
         return target.to(device)
     return common.build_qt(target, tag, n_qubits=cfg.n_qubits, depth=cfg.depth, weighting=cfg.weighting,
@@ -128,7 +126,7 @@ def evaluate(model: nn.Module, data: SeriesData, device: torch.device) -> dict[s
 def train_model(cfg: DiffQASSeriesConfig, ctx: RunContext, tag: str, data: SeriesData, model: nn.Module,
                 epochs: int, snapshots: dict[str, dict[str, list[float]]]) -> dict[str, Any]:
     """Train (or resume) one model; predictions at ``cfg.snapshot_epochs`` go into ``snapshots[tag]``."""
-    device = common.resolve_device(cfg.device)
+    device = ctx.device
     opt = build_optimizer(cfg, model)
     train_set = TensorDataset(data.x_train, data.y_train)
     loop = TrainLoop(ctx, tag, model, opt, ShuffledBatches(train_set, cfg.batch_size, seed=cfg.seed), epochs,
@@ -162,7 +160,7 @@ def train(cfg: DiffQASSeriesConfig, ctx: RunContext) -> RecipeOutput:
     snapshots: dict[str, dict[str, list[float]]] = saved.get("models", {})
     results: dict[str, dict[str, Any]] = {}
     for tag in cfg.model_tags:
-        results[tag] = train_model(cfg, ctx, tag, data, build_model(cfg, tag), cfg.epochs, snapshots)
+        results[tag] = train_model(cfg, ctx, tag, data, build_model(cfg, tag, ctx.device), cfg.epochs, snapshots)
         _write_snapshots(snap_path, data, snapshots)
     if cfg.derive_epochs:
         derived = common.derive_model(cfg.seed, results["diffqas"]["model"])
