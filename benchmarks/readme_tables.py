@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 README_SECTIONS: dict[str, tuple[str, str | None]] = {
-    "qt_image": ("qt_image_readme.md", None),  # written by benchmarks/qt_image_results.py
+    "qt_image": ("qt_image_readme.md", None),  # written by benchmarks/papers/qt_image_results.py
     "qet": ("qet_table2.md", "## Accuracy per SNR"),
     # composed by papers/bench_pilot*.py from pilot_table2/heuristics/fig3c.md; the README keeps the default rate
     "pilot": ("pilot_readme.md", "#### Learners, public code's rate formula"),

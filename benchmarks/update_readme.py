@@ -4,7 +4,7 @@
 
 Each section is produced by its own script first (bench_sim.py, papers/bench_qet.py,
 papers/bench_pilot*.py); this only pastes their markdown between the README markers. The qt_image
-section is written by ``benchmarks/qt_image_results.py --readme`` itself (it needs the run folders).
+section is written by ``benchmarks/papers/qt_image_results.py --readme`` itself (it needs the run folders).
 """
 from __future__ import annotations
 

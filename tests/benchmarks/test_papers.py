@@ -91,3 +91,11 @@ def test_paper_scripts_do_not_import_the_cli(repo_root: Path) -> None:
         names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         assert not [m for m in names if m == "qtrain.cli" or m.startswith("qtrain.cli.")], path.name
+
+
+def test_every_relative_link_of_the_readme_and_contributing_points_to_a_file(repo_root: Path) -> None:
+    for page in ("README.md", "CONTRIBUTING.md"):
+        links = re.findall(r"\]\(([^)\s]+)\)", (repo_root / page).read_text())
+        local = [lk.split("#")[0] for lk in links if not re.match(r"[a-z]+:", lk) and not lk.startswith("#")]
+        assert len(local) >= (3 if page == "README.md" else 0), page
+        assert [lk for lk in local if not (repo_root / lk).exists()] == [], page

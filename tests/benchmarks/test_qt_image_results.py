@@ -1,13 +1,14 @@
-"""benchmarks/qt_image_results.py: the issue-17 target check and the tables, on hand-made models."""
+"""benchmarks/papers/qt_image_results.py: the issue-17 target check and the tables, on hand-made models."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from benchmarks.qt_image_results import (
+from benchmarks.papers.qt_image_results import (
     PLANS, ROWS, Model, epoch_seconds, epochs_logged, fill_notes, labelled_table, max_drop_after, not_measured,
-    not_measured_summary, not_measured_table, pm, protocol_table, run_list, seed_text, stats, target_check,
+    not_measured_summary, not_measured_table, pm, protocol_table, readme_links, run_list, seed_text, stats,
+    target_check,
 )
 
 
@@ -125,3 +126,11 @@ def test_notes_quote_the_measured_numbers_and_say_what_is_not_measured() -> None
         "QT-121 57.00 % (seed 0) vs 80.74 %")
     assert fill_notes("{fast121_drop} {classical_gap} {blocks_text}", models[:5], None) == (
         "0.00 (not measured) (not measured)")
+
+
+def test_readme_links_point_from_the_repository_root_to_the_results_folder() -> None:
+    notes = ("[shots](qt_image_shots.md), ![f](qt_image_fig6_gap.png), [x](https://a.org/b.md), "
+             "[y](benchmarks/results/c.md)")
+    assert readme_links(notes) == ("[shots](benchmarks/results/qt_image_shots.md), "
+                                   "![f](benchmarks/results/qt_image_fig6_gap.png), [x](https://a.org/b.md), "
+                                   "[y](benchmarks/results/c.md)")

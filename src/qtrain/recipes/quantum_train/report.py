@@ -1,7 +1,7 @@
 """The ``qt_image`` report hook: "ours vs paper" (Tables I-III) over seeds, the paper's Figs. 2, 3, 5, 6.
 
 ``qtrain report RUN_OR_SWEEP`` calls :func:`report_section` (``Recipe(report=...)``) with the
-recipe's finished runs; :func:`ours_vs_paper` is also what ``benchmarks/qt_image_results.py`` prints.
+recipe's finished runs; :func:`ours_vs_paper` is also what ``benchmarks/papers/qt_image_results.py`` prints.
 
 Example:
     >>> from qtrain.report import find_runs, load_run

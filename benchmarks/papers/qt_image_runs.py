@@ -6,10 +6,10 @@ resumed from its last checkpoint (``qtrain run --resume``), so killing this scri
 it again loses at most one epoch. Runs go seed-major (all rows of seed 0, then seed 1, ...) so a
 partial plan still covers every row.
 
-    nohup python benchmarks/qt_image_runs.py fashion_fast:fashion_qt121 fashion_paper > runs/qt_image/queue.log 2>&1 &
-    python benchmarks/qt_image_runs.py --list
+    nohup python benchmarks/papers/qt_image_runs.py fashion_fast:fashion_qt121 fashion_paper > runs/q.log 2>&1 &
+    python benchmarks/papers/qt_image_runs.py --list
 
-Then ``python benchmarks/qt_image_results.py`` turns the folders into the tables.
+Then ``python benchmarks/papers/qt_image_results.py`` turns the folders into the tables.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RUNS = ROOT / "runs" / "qt_image"
 
 FASHION_ROWS = ["fashion_qt121", "fashion_classical", "fashion_qt16", "fashion_qt31", "fashion_qt46", "fashion_qt61",

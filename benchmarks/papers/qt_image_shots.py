@@ -15,7 +15,7 @@ Reported per shots: final test accuracy with the deployed weights (generated fro
 ``shots``-sample measurement), test accuracy of the same trained QNN read out exactly, and the
 seconds per training step (the cost of parameter shift + sampling).
 
-    python benchmarks/qt_image_shots.py          # writes benchmarks/results/qt_image_shots.md
+    python benchmarks/papers/qt_image_shots.py          # writes benchmarks/results/qt_image_shots.md
 """
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def main() -> None:
         f"Cost on the paper's model: one forward+backward of QT-16 on the MNIST CNN (13 qubits, 208 angles, batch "
         f"128) takes {exact_s:.3f} s with exact probabilities and adjoint gradients and {shot_s:.2f} s with "
         f"{args.shots[0]} shots and parameter shift (417 circuit runs), {shot_s / exact_s:.0f}x; median of 3.", "",
-        "mean ± std over seeds. Command: `python benchmarks/qt_image_shots.py " + " ".join(
+        "mean ± std over seeds. Command: `python benchmarks/papers/qt_image_shots.py " + " ".join(
             f"--{k} {' '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in vars(args).items()
             if k != "out") + "`", ""])
     args.out.parent.mkdir(parents=True, exist_ok=True)
