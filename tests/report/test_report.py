@@ -276,3 +276,11 @@ def test_report_works_on_a_run_of_every_recipe(recipe: str, tmp_path: Path, sing
     (protocol,) = _protocol(page)
     assert (protocol["run"], protocol["preset"], protocol["seed"]) == (run.name, "smoke", "0")
     assert "num_threads=1" in protocol["overrides"] and md.startswith(f"# qtrain report: {run.name}\n")
+    # the recipes whose paper states a protocol: the smoke run differs from it, and the report says in what
+    first_difference = {"v2x_qcnn": "epochs 2 (paper 500)", "diffqas_series": "epochs 1 (paper 100)",
+                        "diffqas_image": "max_steps 2 (paper none)", "diffqas_rl": "episodes 4 (paper 50000)"}
+    if recipe in first_difference:
+        assert protocol["vs paper"].startswith(f"differs: {first_difference[recipe]}"), protocol["vs paper"]
+        assert "Protocol differs from the paper" in page
+    elif recipe.startswith(("v2x", "diffqas")):
+        assert "Protocol differs from the paper" not in page

@@ -15,10 +15,12 @@ Example:
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Mapping, NamedTuple
+
+from qtrain.report.protocol import PaperProtocol
 
 __all__ = ["PaperCounts", "PARAMS", "SERIES_COLUMNS", "TABLE_II", "best_fixed", "IMAGE_TASKS", "RL",
-           "HYPER"]
+           "HYPER", "paper_protocol"]
 
 
 class PaperCounts(NamedTuple):
@@ -85,3 +87,30 @@ HYPER = {
     "rl": {"optimizer": "Adam", "lr": 1e-4, "betas": (0.92, 0.999), "gamma": 0.9, "n_steps": 5, "depth": 10},
 }
 """Hyper-parameters stated in Sec. VI for each task."""
+
+_SEARCH = {"weighting": "raw", "shared_angles": True}  # Sec. III: raw structural weights, one shared angle array
+_PROTOCOLS = {
+    "diffqas_image": PaperProtocol(
+        "DiffQAS-QT paper, Figs. 5-7: Adam lr 1e-3, batch 100, depth 15 (MNIST 1 vs 5 on full MNIST; epochs not "
+        "stated)",
+        {"lr": 1e-3, "batch_size": 100, "depth": 15, "max_steps": None, **_SEARCH}),
+    "diffqas_series": PaperProtocol(
+        "DiffQAS-QT paper, Table II: RMSprop lr 0.01 (alpha 0.99, eps 1e-8), batch 10, window 4, LSTM hidden 20, "
+        "depth 10, 100 epochs", {"epochs": 100, "lr": 0.01, "rms_alpha": 0.99, "rms_eps": 1e-8, "batch_size": 10,
+                                 "hidden": 20, "depth": 10, "max_steps": None, **_SEARCH}),
+    "diffqas_rl": PaperProtocol(
+        "DiffQAS-QT paper, Figs. 13-14: A3C, 16 workers, 50,000 episodes (moving average over 1,000), Adam lr 1e-4 "
+        "(0.92, 0.999), gamma 0.9, update every 5 steps, hidden 32, depth 10",
+        {"episodes": RL["episodes"], "workers": RL["workers"], "window": RL["window"], "lr": 1e-4,
+         "betas": (0.92, 0.999), "gamma": 0.9, "n_steps": 5, "hidden": 32, "depth": 10, **_SEARCH}),
+}
+
+
+def paper_protocol(recipe: str, config: Mapping[str, Any]) -> PaperProtocol | None:
+    """The paper's stated settings for a DiffQAS run (``qtrain report`` flags every field a run differs in).
+
+    Example:
+        >>> paper_protocol("diffqas_rl", {}).settings["episodes"]
+        50000
+    """
+    return _PROTOCOLS.get(recipe)

@@ -12,9 +12,11 @@ Example:
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
-__all__ = ["PAPER", "PAPER_BEST", "PAPER_LR_STUDY", "STUDY_GRID", "EPOCHS", "SPLIT"]
+from qtrain.report.protocol import PaperProtocol
+
+__all__ = ["PAPER", "PAPER_BEST", "PAPER_LR_STUDY", "STUDY_GRID", "EPOCHS", "SPLIT", "paper_protocol"]
 
 PAPER = "Quantum Machine Learning-based 6G Network: Enabling Adaptive Communication and Model Aggregation"
 
@@ -39,3 +41,19 @@ STUDY_GRID: dict[str, tuple[Any, ...]] = {
     "optimizer": ("adam", "sgd", "rmsprop", "adagrad"),  # ours; the paper names only Adam
 }
 """One-at-a-time study around the best configuration (each preset changes one value)."""
+
+PAPER_PROTOCOL = PaperProtocol(
+    "V2X paper, Sec. VII, Fig. 5(b): scikit-learn Digits split 6:2:2, 4 qubits, 500 epochs, batch 64, Adam lr 0.01",
+    {"epochs": EPOCHS, "batch_size": PAPER_BEST["batch_size"], "lr": PAPER_BEST["lr"],
+     "optimizer": PAPER_BEST["optimizer"], "n_qubits": 4})
+"""The protocol of the paper's one experiment (its best configuration)."""
+
+
+def paper_protocol(recipe: str, config: Mapping[str, Any]) -> PaperProtocol | None:
+    """The paper's protocol for a ``v2x_qcnn`` run; the other V2X recipes have no experiment in the paper.
+
+    Example:
+        >>> paper_protocol("v2x_qcnn", {}).settings["epochs"], paper_protocol("v2x_fusion", {})
+        (500, None)
+    """
+    return PAPER_PROTOCOL if recipe == "v2x_qcnn" else None
