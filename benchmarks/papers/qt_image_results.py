@@ -579,6 +579,20 @@ def _paper_acc(key: str, name: str) -> float:
     return (paper_row(key, "classical") if name == "Classical CNN" else paper_row(key, "qt", int(name[3:]))).test_acc
 
 
+def _variant_values(models: Sequence[Model]) -> dict[str, str]:
+    """``variants``: the measured paper-protocol variants of QT-121 by final test accuracy, best first (epoch 10 in
+    brackets); ``variants_missing``: the planned ones without a finished run."""
+    runs = {m.label: m for m in models if m.plan == "fashion_variants" and m.name.startswith("QT-") and m.seed == 0}
+    if not runs:
+        return {}
+    ranked = sorted(runs.items(), key=lambda lm: -lm[1].result["test_acc"])
+    at = {lab: min(10, len(m.curve)) for lab, m in ranked}  # the accuracy after epoch 10 tells the speed
+    text = "; ".join(f"{lab} {100 * m.result['test_acc']:.2f} % ({100 * m.curve[at[lab] - 1]['test_acc']:.1f} after "
+                     f"epoch {at[lab]})" for lab, m in ranked)
+    missing = [lab for lab in VARIANT_TEXT if lab and lab not in runs]
+    return {"variants": text, "variants_missing": ", ".join(missing) or "none"}
+
+
 def note_values(models: Sequence[Model], subsets: Sequence[dict[str, float]] | None) -> dict[str, str]:
     """The numbers the hand-written notes quote (``{name}`` fields of ``qt_image_notes.md``), from the runs."""
     out: dict[str, str] = {}
@@ -608,6 +622,7 @@ def note_values(models: Sequence[Model], subsets: Sequence[dict[str, float]] | N
         out["subsets"] = (f"{d['mean']:.2f} ± {d['std']:.2f} % over {d['draws']} random {d['size']:,}-image subsets "
                           f"(min {d['lo']:.2f}, max {d['hi']:.2f}; all {d['n']:,} images: {d['full']:.2f} %, "
                           f"seed {d['seed']})")
+    out.update(_variant_values(models))
     for proto in ("fast", "paper"):
         groups = [(n, select(models, f"mnist_{proto}", n)) for n in ROWS[:-1]]
         if any(g for _, g in groups):

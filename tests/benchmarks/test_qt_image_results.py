@@ -134,3 +134,20 @@ def test_readme_links_point_from_the_repository_root_to_the_results_folder() -> 
     assert readme_links(notes) == ("[shots](benchmarks/results/qt_image_shots.md), "
                                    "![f](benchmarks/results/qt_image_fig6_gap.png), [x](https://a.org/b.md), "
                                    "[y](benchmarks/results/c.md)")
+
+
+def test_variant_values_rank_the_measured_variants_and_name_the_missing_ones() -> None:
+    import dataclasses
+
+    from benchmarks.papers.qt_image_results import VARIANT_TEXT, note_values
+
+    curve = [50.0 + e for e in range(12)]  # epoch 10: 59 %
+    runs = [dataclasses.replace(_model("fashion_variants", "QT-121", 0, curve, test), label=lab)
+            for lab, test in (("bits_pm1", 58.0), ("scaled", 81.5))]
+    runs.append(dataclasses.replace(_model("fashion_variants", "QT-16 u3_cu3", 0, curve[:5], 62.0), label="code_all"))
+    runs.append(dataclasses.replace(_model("fashion_variants", "QT-121", 1, curve, 99.0), label="lr1e-3"))  # seed 1
+    values = note_values(runs, None)
+    assert values["variants"] == ("scaled 81.50 % (59.0 after epoch 10); code_all 62.00 % (54.0 after epoch 5); "
+                                  "bits_pm1 58.00 % (59.0 after epoch 10)")
+    assert values["variants_missing"] == ", ".join(lab for lab in VARIANT_TEXT
+                                                   if lab not in ("", "bits_pm1", "scaled", "code_all"))
