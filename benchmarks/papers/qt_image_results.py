@@ -581,7 +581,7 @@ def _paper_acc(key: str, name: str) -> float:
 
 def _variant_values(models: Sequence[Model]) -> dict[str, str]:
     """``variants``: the measured paper-protocol variants of QT-121 by final test accuracy, best first (epoch 10 in
-    brackets); ``variants_missing``: the planned ones without a finished run."""
+    brackets); ``variants_missing``: the planned ones without a finished run; ``variant_<label>``: one's test %."""
     runs = {m.label: m for m in models if m.plan == "fashion_variants" and m.name.startswith("QT-") and m.seed == 0}
     if not runs:
         return {}
@@ -590,7 +590,8 @@ def _variant_values(models: Sequence[Model]) -> dict[str, str]:
     text = "; ".join(f"{lab} {100 * m.result['test_acc']:.2f} % ({100 * m.curve[at[lab] - 1]['test_acc']:.1f} after "
                      f"epoch {at[lab]})" for lab, m in ranked)
     missing = [lab for lab in VARIANT_TEXT if lab and lab not in runs]
-    return {"variants": text, "variants_missing": ", ".join(missing) or "none"}
+    each = {f"variant_{lab}": f"{100 * m.result['test_acc']:.2f}" for lab, m in ranked}
+    return {"variants": text, "variants_missing": ", ".join(missing) or "none", **each}
 
 
 def note_values(models: Sequence[Model], subsets: Sequence[dict[str, float]] | None) -> dict[str, str]:

@@ -149,5 +149,7 @@ def test_variant_values_rank_the_measured_variants_and_name_the_missing_ones() -
     values = note_values(runs, None)
     assert values["variants"] == ("scaled 81.50 % (59.0 after epoch 10); code_all 62.00 % (54.0 after epoch 5); "
                                   "bits_pm1 58.00 % (59.0 after epoch 10)")
+    assert (values["variant_scaled"], values["variant_code_all"]) == ("81.50", "62.00")
+    assert "variant_lr1e-3" not in values  # seed 1 only
     assert values["variants_missing"] == ", ".join(lab for lab in VARIANT_TEXT
                                                    if lab not in ("", "bits_pm1", "scaled", "code_all"))
