@@ -581,7 +581,8 @@ def _paper_acc(key: str, name: str) -> float:
 
 def _variant_values(models: Sequence[Model]) -> dict[str, str]:
     """``variants``: the measured paper-protocol variants of QT-121 by final test accuracy, best first (epoch 10 in
-    brackets); ``variants_missing``: the planned ones without a finished run; ``variant_<label>``: one's test %."""
+    brackets); ``variants_missing``: the planned ones without a finished run; ``variant_<label>``: one's test %
+    (``_seeds``: over all its seeds); ``variant_none``: the paper protocol's own seed-0 run."""
     runs = {m.label: m for m in models if m.plan == "fashion_variants" and m.name.startswith("QT-") and m.seed == 0}
     if not runs:
         return {}
@@ -591,6 +592,12 @@ def _variant_values(models: Sequence[Model]) -> dict[str, str]:
                      f"epoch {at[lab]})" for lab, m in ranked)
     missing = [lab for lab in VARIANT_TEXT if lab and lab not in runs]
     each = {f"variant_{lab}": f"{100 * m.result['test_acc']:.2f}" for lab, m in ranked}
+    for lab in runs:  # every seed of a variant: "84.28 ± 0.50 % (3 seeds)"
+        group = [m for m in models if m.plan == "fashion_variants" and m.label == lab and m.name.startswith("QT-")]
+        each[f"variant_{lab}_seeds"] = acc_text(pct(group, "test_acc"), [m.seed for m in group])
+    base = [m for m in select(models, "fashion_paper", "QT-121") if m.seed == 0]
+    if base:
+        each["variant_none"] = f"{100 * base[0].result['test_acc']:.2f}"
     return {"variants": text, "variants_missing": ", ".join(missing) or "none", **each}
 
 

@@ -151,5 +151,6 @@ def test_variant_values_rank_the_measured_variants_and_name_the_missing_ones() -
                                   "bits_pm1 58.00 % (59.0 after epoch 10)")
     assert (values["variant_scaled"], values["variant_code_all"]) == ("81.50", "62.00")
     assert "variant_lr1e-3" not in values  # seed 1 only
+    assert values["variant_scaled_seeds"] == "81.50 % (seed 0)" and "variant_none" not in values  # no paper run
     assert values["variants_missing"] == ", ".join(lab for lab in VARIANT_TEXT
                                                    if lab not in ("", "bits_pm1", "scaled", "code_all"))
