@@ -74,6 +74,18 @@ def _name(tag: str, cfg: dict[str, Any]) -> str:
     return {"classical": "Classical CNN", "qcml": "QCML"}.get(tag, tag)
 
 
+def counts_for_row(preset: str, tag: str) -> bool:
+    """Whether model ``tag`` of a run of ``preset`` stands in a table row: a Table I/II row preset (``mnist_qt16``,
+    ``fashion_classical``) counts only for its own row, so the classical CNN that ``mnist_qt16`` trains beside its
+    QT model (``models: both``) does not enter the classical row a second time per seed.
+
+    >>> counts_for_row("mnist_qt16", "classical"), counts_for_row("mnist_qt16", "qt")
+    (False, True)
+    """
+    row = re.fullmatch(r"[a-z0-9]+_(classical|qt\d+|qcml)", preset)
+    return row is None or row.group(1).rstrip("0123456789") == tag
+
+
 def load_models(root: Path = RUNS) -> list[Model]:
     """Every model of every finished run under ``root/<plan>/``."""
     out = []
@@ -86,6 +98,8 @@ def load_models(root: Path = RUNS) -> list[Model]:
             key = "fashion" if c.get("dataset") == "fashion" else "mnist"
             label = str(path.parent.relative_to(plan_dir)) if path.parent != plan_dir else ""
             for tag, res in run.summary["models"].items():
+                if not counts_for_row(str(run.summary.get("preset") or ""), tag):
+                    continue
                 out.append(Model(plan_dir.name, label, c.get("protocol", "paper"), key, _name(tag, c),
                                  int(run.summary["seed"]), res, [r for r in run.metrics if r.get("model") == tag], c,
                                  float(run.summary.get("wall_time_s", 0.0)), path))

@@ -154,3 +154,12 @@ def test_variant_values_rank_the_measured_variants_and_name_the_missing_ones() -
     assert values["variant_scaled_seeds"] == "81.50 % (seed 0)" and "variant_none" not in values  # no paper run
     assert values["variants_missing"] == ", ".join(lab for lab in VARIANT_TEXT
                                                    if lab not in ("", "bits_pm1", "scaled", "code_all"))
+
+
+def test_a_row_preset_counts_only_for_its_own_row() -> None:
+    from benchmarks.papers.qt_image_results import counts_for_row
+
+    cases = [("mnist_qt16", "classical"), ("mnist_qt16", "qt"), ("fashion_classical", "classical"),
+             ("fashion_qcml", "qcml"), ("fashion_qcml", "classical"), ("mnist5k_demo", "classical"),
+             ("mnist5k_demo", "qt"), ("", "qt")]
+    assert [counts_for_row(p, t) for p, t in cases] == [False, True, True, True, False, True, True, True]
