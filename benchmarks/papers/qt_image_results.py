@@ -363,8 +363,9 @@ def fig_blocks(models: Sequence[Model], path: Path) -> Path:
         ax.axhline(paper_row(key, "classical").test_acc, color="k", ls=":", label="classical CNN, paper")
         ax.set(title=TITLES[key], xlabel="QNN blocks L", ylabel="test accuracy (%)", xticks=BLOCKS)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+    handles, labels = axes[1].get_legend_handles_labels()  # one legend below both panels, off the data
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
