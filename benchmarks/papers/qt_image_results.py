@@ -646,6 +646,15 @@ def note_values(models: Sequence[Model], subsets: Sequence[dict[str, float]] | N
                           f"(min {d['lo']:.2f}, max {d['hi']:.2f}; all {d['n']:,} images: {d['full']:.2f} %, "
                           f"seed {d['seed']})")
     out.update(_variant_values(models))
+    qcml = [m for m in models if m.name == "QCML" and m.key == "mnist" and m.curve]
+    if qcml and epoch_seconds(qcml):  # the circuit runs per image: the cost scales with the images per epoch
+        per_step = epoch_seconds(qcml) / median([float(m.curve[0]["step"]) for m in qcml])
+        out["qcml_step_s"] = f"{per_step:.2f}"
+        out["qcml_fashion_paper_min"] = f"{per_step * 469 * 50 / 60:.0f}"  # 60,000 / 128 = 469 steps, 50 epochs
+    for proto in ("fast", "paper"):
+        group = select(models, f"mnist_{proto}", "QCML")
+        if group:
+            out[f"qcml_mnist_{proto}"] = acc_text(pct(group, "test_acc"), [m.seed for m in group])
     for proto in ("fast", "paper"):
         groups = [(n, select(models, f"mnist_{proto}", n)) for n in ROWS[:-1]]
         if any(g for _, g in groups):

@@ -163,3 +163,19 @@ def test_a_row_preset_counts_only_for_its_own_row() -> None:
              ("fashion_qcml", "qcml"), ("fashion_qcml", "classical"), ("mnist5k_demo", "classical"),
              ("mnist5k_demo", "qt"), ("", "qt")]
     assert [counts_for_row(p, t) for p, t in cases] == [False, True, True, True, False, True, True, True]
+
+
+def test_qcml_note_values_scale_the_per_step_cost_to_the_fashion_paper_protocol() -> None:
+    import dataclasses
+
+    from benchmarks.papers.qt_image_results import note_values
+
+    runs = []
+    for seed, test in ((0, 80.0), (1, 82.0)):
+        m = dataclasses.replace(_model("qcml_fast", "QCML", seed, [70.0, test], test), key="mnist")
+        m.curve[0].update(step=29, epoch_time_s=7.25)  # 0.25 s per step
+        m.curve[1].update(step=58, epoch_time_s=7.25)
+        runs.append(m)
+    values = note_values(runs, None)
+    assert values["qcml_mnist_fast"] == "81.00 ± 1.41 % (2 seeds)" and "qcml_mnist_paper" not in values
+    assert (values["qcml_step_s"], values["qcml_fashion_paper_min"]) == ("0.25", "98")  # 0.25 * 469 * 50 / 60
