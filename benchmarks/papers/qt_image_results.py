@@ -639,6 +639,7 @@ def note_values(models: Sequence[Model], subsets: Sequence[dict[str, float]] | N
             out[f"qt121_ep{ep}"] = f"{stats(vals)[0]:.2f}"
     if qt121:
         out["qt121_gap"] = num_text(pct(qt121, "gap"))
+        out["qt121_paper_range"] = f"{min(pct(qt121, 'test_acc')):.2f}-{max(pct(qt121, 'test_acc')):.2f}"
         out["qt121_paper_min"] = f"{median([m.result.get('train_time_s', 0.0) for m in qt121]) / 60:.0f}"
     if subsets:
         d = subsets[0]
