@@ -345,6 +345,14 @@ def _plt() -> Any:
     return plt
 
 
+def _save(plt: Any, fig: Any, path: Path, bottom: float = 0.0) -> Path:
+    """Lay out ``fig`` (leaving ``bottom`` of its height for a legend below the panels), write it, close it."""
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def fig_blocks(models: Sequence[Model], path: Path) -> Path:
     """Fig. 5(a-b): test accuracy vs QNN blocks, paper vs both protocols (mean ± std over seeds); classical: lines."""
     plt = _plt()
@@ -365,10 +373,7 @@ def fig_blocks(models: Sequence[Model], path: Path) -> Path:
         ax.grid(alpha=0.3)
     handles, labels = axes[1].get_legend_handles_labels()  # one legend below both panels, off the data
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path, bottom=0.14)
 
 
 def fig_gap(models: Sequence[Model], path: Path) -> Path:
@@ -388,10 +393,7 @@ def fig_gap(models: Sequence[Model], path: Path) -> Path:
         ax.axhline(0, color="k", lw=0.5)
         ax.grid(alpha=0.3, axis="y")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def fig_curves(models: Sequence[Model], path: Path) -> Path:
@@ -417,10 +419,7 @@ def fig_curves(models: Sequence[Model], path: Path) -> Path:
                 ax.legend(fontsize=6, ncol=2)
             else:
                 ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 # ----------------------------------------------------------------------------- the 1,000-image test subsets
