@@ -646,6 +646,10 @@ def note_values(models: Sequence[Model], subsets: Sequence[dict[str, float]] | N
                           f"(min {d['lo']:.2f}, max {d['hi']:.2f}; all {d['n']:,} images: {d['full']:.2f} %, "
                           f"seed {d['seed']})")
     out.update(_variant_values(models))
+    fast_rows = [(n, select(models, "fashion_fast", n)) for n in ROWS[:-1]]
+    if all(g for _, g in fast_rows):
+        out["fast_gaps"] = ", ".join(f"{n.replace('Classical CNN', 'classical')} {stats(pct(g, 'gap'))[0]:.2f}"
+                                     for n, g in fast_rows)
     qcml = [m for m in models if m.name == "QCML" and m.key == "mnist" and m.curve]
     if qcml and epoch_seconds(qcml):  # the circuit runs per image: the cost scales with the images per epoch
         per_step = epoch_seconds(qcml) / median([float(m.curve[0]["step"]) for m in qcml])

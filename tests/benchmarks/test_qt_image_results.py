@@ -179,3 +179,12 @@ def test_qcml_note_values_scale_the_per_step_cost_to_the_fashion_paper_protocol(
     values = note_values(runs, None)
     assert values["qcml_mnist_fast"] == "81.00 ± 1.41 % (2 seeds)" and "qcml_mnist_paper" not in values
     assert (values["qcml_step_s"], values["qcml_fashion_paper_min"]) == ("0.25", "98")  # 0.25 * 469 * 50 / 60
+
+
+def test_fast_gaps_need_every_fashion_row_of_the_fast_protocol() -> None:
+    from benchmarks.papers.qt_image_results import note_values
+
+    runs = [_model("fashion_fast", n, s, [80.0, 81.0], 81.0) for n in ROWS[:-1] for s in (0, 1)]  # gap 0.01 each
+    assert note_values(runs, None)["fast_gaps"] == ", ".join(
+        f"{n.replace('Classical CNN', 'classical')} 1.00" for n in ROWS[:-1])
+    assert "fast_gaps" not in note_values(runs[2:], None)  # the classical row missing
