@@ -593,7 +593,7 @@ def _paper_acc(key: str, name: str) -> float:
     return (paper_row(key, "classical") if name == "Classical CNN" else paper_row(key, "qt", int(name[3:]))).test_acc
 
 
-def _variant_values(models: Sequence[Model]) -> dict[str, str]:
+def _variant_values(models: Sequence[Model], qt121_paper: Sequence[Model]) -> dict[str, str]:
     """``variants``: the measured paper-protocol variants of QT-121 by final test accuracy, best first (epoch 10 in
     brackets); ``variants_missing``: the planned ones without a finished run; ``variant_<label>``: one's test %
     (``_seeds``: over all its seeds); ``variant_none``: the paper protocol's own seed-0 run."""
@@ -609,7 +609,7 @@ def _variant_values(models: Sequence[Model]) -> dict[str, str]:
     for lab in runs:  # every seed of a variant: "84.28 ± 0.50 % (3 seeds)"
         group = [m for m in models if m.plan == "fashion_variants" and m.label == lab and m.name.startswith("QT-")]
         each[f"variant_{lab}_seeds"] = acc_text(pct(group, "test_acc"), [m.seed for m in group])
-    base = [m for m in select(models, "fashion_paper", "QT-121") if m.seed == 0]
+    base = [m for m in qt121_paper if m.seed == 0]
     if base:
         each["variant_none"] = f"{100 * base[0].result['test_acc']:.2f}"
     return {"variants": text, "variants_missing": ", ".join(missing) or "none", **each}
@@ -645,7 +645,7 @@ def note_values(models: Sequence[Model], subsets: Sequence[dict[str, float]] | N
         out["subsets"] = (f"{d['mean']:.2f} ± {d['std']:.2f} % over {d['draws']} random {d['size']:,}-image subsets "
                           f"(min {d['lo']:.2f}, max {d['hi']:.2f}; all {d['n']:,} images: {d['full']:.2f} %, "
                           f"seed {d['seed']})")
-    out.update(_variant_values(models))
+    out.update(_variant_values(models, qt121))
     fast_rows = [(n, select(models, "fashion_fast", n)) for n in ROWS[:-1]]
     if all(g for _, g in fast_rows):
         out["fast_gaps"] = ", ".join(f"{n.replace('Classical CNN', 'classical')} {stats(pct(g, 'gap'))[0]:.2f}"

@@ -93,16 +93,17 @@ _PROTOCOLS = {
     "diffqas_image": PaperProtocol(
         "DiffQAS-QT paper, Figs. 5-7: Adam lr 1e-3, batch 100, depth 15 (MNIST 1 vs 5 on full MNIST; epochs not "
         "stated)",
-        {"lr": 1e-3, "batch_size": 100, "depth": 15, "max_steps": None, **_SEARCH}),
+        {**{k: HYPER["image"][k] for k in ("lr", "batch_size", "depth")}, "max_steps": None, **_SEARCH}),
     "diffqas_series": PaperProtocol(
         "DiffQAS-QT paper, Table II: RMSprop lr 0.01 (alpha 0.99, eps 1e-8), batch 10, window 4, LSTM hidden 20, "
-        "depth 10, 100 epochs", {"epochs": 100, "lr": 0.01, "rms_alpha": 0.99, "rms_eps": 1e-8, "batch_size": 10,
-                                 "hidden": 20, "depth": 10, "max_steps": None, **_SEARCH}),
+        "depth 10, 100 epochs", {"epochs": 100, "lr": HYPER["series"]["lr"], "rms_alpha": HYPER["series"]["alpha"],
+                                 "rms_eps": HYPER["series"]["eps"], "batch_size": HYPER["series"]["batch_size"],
+                                 "hidden": 20, "depth": HYPER["series"]["depth"], "max_steps": None, **_SEARCH}),
     "diffqas_rl": PaperProtocol(
         "DiffQAS-QT paper, Figs. 13-14: A3C, 16 workers, 50,000 episodes (moving average over 1,000), Adam lr 1e-4 "
         "(0.92, 0.999), gamma 0.9, update every 5 steps, hidden 32, depth 10",
-        {"episodes": RL["episodes"], "workers": RL["workers"], "window": RL["window"], "lr": 1e-4,
-         "betas": (0.92, 0.999), "gamma": 0.9, "n_steps": 5, "hidden": 32, "depth": 10, **_SEARCH}),
+        {"episodes": RL["episodes"], "workers": RL["workers"], "window": RL["window"], "hidden": 32,
+         **{k: HYPER["rl"][k] for k in ("lr", "betas", "gamma", "n_steps", "depth")}, **_SEARCH}),
 }
 
 
