@@ -39,7 +39,7 @@ from qtrain.qt.diffqas_space import Candidate, CandidateSimulator, candidate_cir
 from qtrain.qt.generator import QuantumParameterGenerator, min_qubits
 from qtrain.qt.mapping import MLPMapping
 from qtrain.qt.template import materialize
-from qtrain.qt.wrapper import QuantumTrain
+from qtrain.qt.wrapper import QuantumTrain, row_counts
 
 __all__ = ["Weighting", "AsinhTransform", "ArchitectureReport", "DiffQASGenerator", "DiffQASTrain"]
 
@@ -114,7 +114,7 @@ class DiffQASGenerator(QuantumParameterGenerator):
         candidates: Table I numbers to mix (default all 12); one number is a fixed configuration.
         weighting: ``"raw"`` (paper) or ``"softmax"``.
         shared_angles: one angle array for all candidates (paper) or one per candidate.
-        engine: ``"grouped"`` (closed forms + native runs), ``"batched"`` or ``"separate"``.
+        engine: ``"grouped"`` (closed forms, Walsh paths + native runs), ``"batched"`` or ``"separate"``.
         mapping: default ``Linear(n + 1 -> 1)`` (the paper's counts); any mapping module works.
         bits, transform, center, reference, calibrate, learn_scale, diff_method, dtype, device:
             as in :class:`QuantumParameterGenerator`, plus ``transform="asinh"``
@@ -209,7 +209,8 @@ class DiffQASTrain(QuantumTrain):
         target: the classical model whose parameters are generated.
         n_qubits, depth, candidates, weighting, shared_angles, engine, mapping, bits, transform:
             see :class:`DiffQASGenerator`.
-        **generator_kwargs: ``center``, ``calibrate``, ``learn_scale``, ``diff_method``.
+        **generator_kwargs: ``center``, ``calibrate``, ``center_rows`` (see :class:`QuantumTrain`),
+            ``learn_scale``, ``diff_method``.
 
     Example:
         >>> from torch import nn
@@ -229,10 +230,12 @@ class DiffQASTrain(QuantumTrain):
         # the wrapper builds the template and a plain generator; ours replaces the generator
         super().__init__(target, n_qubits, "ry_cnot", 1, MLPMapping(()), 1, bits, "raw", calibrate=False)
         refs = [self.target.get_buffer(name) for name in self.generated_names]
+        rows = row_counts(refs) if generator_kwargs.get("center_rows") else None
         self.generator = DiffQASGenerator(
             [r.numel() for r in refs], n_qubits, depth, candidates, weighting=weighting, shared_angles=shared_angles,
             engine=engine, mapping=mapping, bits=bits, transform=transform, reference=refs, dtype=refs[0].dtype,
-            device=refs[0].device, **generator_kwargs)
+            device=refs[0].device, row_counts=rows,
+            **{k: v for k, v in generator_kwargs.items() if k != "center_rows"})
         self._init_kwargs: dict[str, Any] = dict(
             n_qubits=self.generator.n_qubits, depth=depth, weighting=weighting, shared_angles=shared_angles,
             engine=engine, bits=bits, transform=transform, **generator_kwargs)

@@ -111,6 +111,13 @@ class QuantumParameterGenerator(nn.Module):
         reference: the target's tensors (their flattened sizes must equal ``sizes``), for
             calibration. Needed when ``calibrate`` is True.
         calibrate: set the per-tensor affine buffers on the first call (False: ``theta = y``).
+        row_counts: rows of each generated tensor (output units: ``shape[0]``; 1 for a vector).
+            With it, the first call also stores each row's offset from its tensor's mean and
+            removes it from every generation (fixed buffer ``row_offset``, not trained).
+            :class:`QuantumTrain` sets it from the target's shapes with ``center_rows=True``.
+            Why: a linear mapping of basis-label bits makes weight ``[r, c]`` a sum ``a(r) +
+            b(c) + ...``, so whole output units start shifted; behind a ReLU with non-negative
+            inputs the negative ones are dead from the first step (a dying ReLU layer).
         learn_scale: make the per-tensor scales trainable (counted as extras).
         diff_method: the simulator's gradient method (``"adjoint"``, ``"backprop"``, ``"parameter_shift"``).
         shots: estimate the probabilities from this many measurements per generation (``None``:
@@ -124,14 +131,16 @@ class QuantumParameterGenerator(nn.Module):
         ``forward() -> (M,)``; :meth:`tensors` -> one flat ``(sizes[t],)`` view per tensor.
     """
 
+    row_counts: list[int] | None = None  # a class default: generators pickled before row centring load
+
     def __init__(self, sizes: int | Sequence[int], n_qubits: int | None = None, ansatz: str | Circuit = "ry_cnot",
                  blocks: int = 16, mapping: nn.Module | None = None, n_per_state: int = 1, bits: str = "pm1",
                  transform: str = "tanh_power", *, transform_params: Sequence[float] = (0.1, 0.8, 0.3),
                  learn_transform: bool = False, center: bool = True, reference: Sequence[Tensor] | None = None,
-                 calibrate: bool = True, learn_scale: bool = False, diff_method: str = "adjoint",
-                 shots: int | None = None, ansatz_kwargs: dict[str, Any] | None = None, chunk_size: int | None = None,
-                 memory_budget_mb: float | None = 1024.0, dtype: torch.dtype = torch.float32,
-                 device: torch.device | str | None = None) -> None:
+                 calibrate: bool = True, row_counts: Sequence[int] | None = None, learn_scale: bool = False,
+                 diff_method: str = "adjoint", shots: int | None = None, ansatz_kwargs: dict[str, Any] | None = None,
+                 chunk_size: int | None = None, memory_budget_mb: float | None = 1024.0,
+                 dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> None:
         super().__init__()
         self.sizes = [sizes] if isinstance(sizes, int) else [int(s) for s in sizes]
         if not self.sizes or min(self.sizes) < 1:
@@ -162,6 +171,7 @@ class QuantumParameterGenerator(nn.Module):
             self.bits = None
         self.transform.to(device)
         self._init_affine(reference, calibrate, learn_scale, dtype, device)
+        self._init_rows(row_counts, dtype, device)
 
     # -- construction helpers -------------------------------------------------------------
     @property
@@ -226,6 +236,27 @@ class QuantumParameterGenerator(nn.Module):
             self.register_buffer("scale", scale)
         self.register_buffer("tensor_sizes", torch.tensor(self.sizes, device=device), persistent=False)
 
+    def _init_rows(self, row_counts: Sequence[int] | None, dtype: torch.dtype, device: torch.device) -> None:
+        self.row_counts = None if row_counts is None else [int(r) for r in row_counts]
+        if self.row_counts is None:
+            return
+        if bool(self.calibrated):  # set when calibrate=False
+            raise ValueError("row_counts needs calibrate=True: the row offsets are set with the calibration, "
+                             "on the first call; set calibrate=True or drop row_counts / center_rows")
+        bad = len(self.row_counts) != len(self.sizes) or any(
+            r < 1 or n % r for r, n in zip(self.row_counts, self.sizes))
+        if bad:
+            raise ValueError(f"row_counts={list(row_counts)!r} must give one row count per generated tensor that "
+                             f"divides its size {self.sizes}, e.g. [t.shape[0] for t in tensors]")
+        lens = [n // r for r, n in zip(self.row_counts, self.sizes) for _ in range(r)]
+        self.register_buffer("row_offset", torch.zeros(len(lens), dtype=dtype, device=device))
+        self.register_buffer("row_lengths", torch.tensor(lens, device=device), persistent=False)
+
+    def _remove_row_offsets(self, y: Tensor) -> Tensor:
+        if self.row_counts is None:
+            return y
+        return y - torch.repeat_interleave(self.row_offset, self.row_lengths, output_size=self.n_generated)
+
     # -- generation -----------------------------------------------------------------------
     def probs(self) -> Tensor:
         """Probabilities of the first ``n_groups`` basis states ``(n_groups,)``: one circuit run.
@@ -257,6 +288,7 @@ class QuantumParameterGenerator(nn.Module):
                 self._calibrated_seen = True
             else:
                 self.calibrate(y)
+        y = self._remove_row_offsets(y)
         # theta = mean_t + scale_t * (y - c_t), expanded per element of each tensor t
         n = self.n_generated
         a = torch.repeat_interleave(self.scale, self.tensor_sizes, output_size=n)
@@ -276,9 +308,12 @@ class QuantumParameterGenerator(nn.Module):
         """Set ``calib_center`` and ``scale`` so each tensor has its reference's mean and std.
 
         Called automatically on the first generation; call again to recalibrate (e.g. after
-        re-initialising the mapping). ``y`` is a :meth:`raw` output (computed when None).
+        re-initialising the mapping). ``y`` is a :meth:`raw` output (computed when None). With
+        ``row_counts``, the row offsets are set first and the affine fits the row-centred output.
         """
         y = (self.raw() if y is None else y).detach().to(torch.float64)
+        if self.row_counts is not None:
+            y = self._set_row_offsets(y)
         glob = float(y.std(unbiased=False)) if y.numel() > 1 else 0.0
         centers, stds = [], []
         for seg in y.split(self.sizes):
@@ -292,8 +327,17 @@ class QuantumParameterGenerator(nn.Module):
         self.calibrated.fill_(True)
         self._calibrated_seen = True
 
+    @torch.no_grad()
+    def _set_row_offsets(self, y: Tensor) -> Tensor:
+        """Store every row's mean minus its tensor's mean in ``row_offset``; return ``y`` without them."""
+        off = torch.cat([seg.reshape(r, -1).mean(1) - seg.mean() for seg, r in zip(y.split(self.sizes),
+                                                                                    self.row_counts)])
+        self.row_offset.copy_(off)
+        return y - torch.repeat_interleave(off, self.row_lengths.to(off.device), output_size=self.n_generated)
+
     def extra_repr(self) -> str:
         shots = f"shots={self.shots}, " if self.shots is not None else ""
         return (f"{shots}n_generated={self.n_generated}, n_qubits={self.n_qubits}, n_groups={self.n_groups}, "
                 f"n_per_state={self.n_per_state}, bits={self.bits_mode.value!r}, center={self.center}, "
-                f"chunk_rows={self.chunk_rows}, circuit={self._circuit_desc!r}")
+                f"chunk_rows={self.chunk_rows}, circuit={self._circuit_desc!r}"
+                + (", center_rows=True" if self.row_counts is not None else ""))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -74,6 +74,9 @@ class QuantumTrain(nn.Module):
             ``"cuda:N"``. Across devices only the generated weights cross (see :mod:`qtrain.qt.placement`).
         cuda_graph: capture the generator's training step (forward and backward) in CUDA graphs;
             needs the generator on the target's GPU.
+        center_rows: remove each output unit's (row's) offset from its tensor's mean at the first
+            generation, for good (see ``row_counts`` of :class:`QuantumParameterGenerator`): keeps a
+            linear mapping from starting whole ReLU units dead. Needs ``calibrate=True`` (the default).
         **generator_kwargs: the generator's other options (``transform_params``, ``learn_transform``,
             ``center``, ``calibrate``, ``learn_scale``, ``diff_method``, ``ansatz_kwargs``,
             ``chunk_size``, ``memory_budget_mb``).
@@ -85,7 +88,7 @@ class QuantumTrain(nn.Module):
     def __init__(self, target: nn.Module, n_qubits: int | None = None, ansatz: str | Circuit = "ry_cnot",
                  blocks: int = 16, mapping: nn.Module | None = None, n_per_state: int = 1, bits: str = "pm1",
                  transform: str = "tanh_power", *, qnn_device: str | torch.device | None = "auto",
-                 cuda_graph: bool = False, **generator_kwargs: Any) -> None:
+                 cuda_graph: bool = False, center_rows: bool = False, **generator_kwargs: Any) -> None:
         super().__init__()
         self._placement = Placement(qnn_device, cuda_graph)
         for bad in ("sizes", "reference", "dtype", "device"):
@@ -98,7 +101,8 @@ class QuantumTrain(nn.Module):
         refs = [template.get_buffer(s.name) for s in self._gen_specs]
         self.generator = QuantumParameterGenerator(
             [s.numel for s in self._gen_specs], n_qubits, ansatz, blocks, mapping, n_per_state, bits, transform,
-            reference=refs, dtype=refs[0].dtype, device=refs[0].device, **generator_kwargs,
+            reference=refs, dtype=refs[0].dtype, device=refs[0].device,
+            row_counts=row_counts(refs) if center_rows else None, **generator_kwargs,
         )
         self._cache_on = False
         self._cache: tuple[tuple, dict[str, Tensor]] | None = None
@@ -225,6 +229,11 @@ class QuantumTrain(nn.Module):
     def extra_repr(self) -> str:
         s = self.summary()
         return f"trainable={s.trainable:,}, generated={s.generated:,}"
+
+
+def row_counts(tensors: Sequence[Tensor]) -> list[int]:
+    """Output units of each tensor: ``shape[0]`` of a matrix or kernel, 1 for a vector or scalar."""
+    return [int(t.shape[0]) if t.dim() >= 2 else 1 for t in tensors]
 
 
 def _save_safetensors(model: nn.Module, directory: str) -> str:

@@ -53,11 +53,21 @@ def check_configs(configs: Sequence[int], search: bool, classical: bool) -> list
     return out
 
 
+def check_rows(center_rows: bool, calibrate: bool) -> list[str]:
+    """Problems of ``center_rows`` (its offsets are set with the calibration)."""
+    if center_rows and not calibrate:
+        return ["center_rows=true needs calibrate=true (the row offsets are set with the calibration); "
+                "set calibrate=true or center_rows=false"]
+    return []
+
+
 def build_qt(target: nn.Module, tag: str, *, n_qubits: int | None, depth: int, weighting: str, shared_angles: bool,
-             engine: str, bits: str, transform: str, calibrate: bool, diff_method: str) -> DiffQASTrain:
+             engine: str, bits: str, transform: str, calibrate: bool, diff_method: str,
+             center_rows: bool = False) -> DiffQASTrain:
     """The DiffQAS-QT wrapper of ``target`` for ``tag`` (``"diffqas"`` or ``"config<k>"``)."""
     return DiffQASTrain(target, n_qubits, depth, candidates_of(tag), weighting=weighting, shared_angles=shared_angles,
-                        engine=engine, bits=bits, transform=transform, calibrate=calibrate, diff_method=diff_method)
+                        engine=engine, bits=bits, transform=transform, calibrate=calibrate, diff_method=diff_method,
+                        center_rows=center_rows)
 
 
 def arch_metrics(model: nn.Module) -> dict[str, float]:

@@ -69,6 +69,8 @@ class DiffQASRLConfig:
     transform: Literal["asinh", "scaled", "raw", "tanh_power"] = option(
         "scaled", "probability feature: asinh(p*2^n), p*2^n, p or the official code's tanh-power")
     calibrate: bool = option(True, "start each generated tensor at its init's mean/std (qtrain)")
+    center_rows: bool = option(False, "remove each output unit's offset from its tensor's mean at the first "
+                               "generation (qtrain: no ReLU unit starts dead; Fashion 1 vs 5 seed 1 collapses without)")
     window: int = option(100, "moving-average window of the returns (paper: 1,000 over 50,000 episodes)", min=1)
     solve_return: float = option(0.8, "'solved': the moving-average return first reaches this", gt=0, max=1)
     ckpt_every: int = option(50, "checkpoint every this many episodes (and at the end)", min=1)
@@ -90,6 +92,7 @@ class DiffQASRLConfig:
     def problems(self) -> list[str]:
         """Cross-field checks (reported together with the per-field ones)."""
         out = common.check_configs(self.configs, self.search, self.classical)
+        out += common.check_rows(self.center_rows, self.calibrate)
         if len(self.betas) != 2 or any(not 0 < b < 1 for b in self.betas):
             out.append(f"betas={self.betas!r} must be two numbers in (0, 1), e.g. [0.92, 0.999]")
         return out
@@ -104,7 +107,8 @@ def build_model(cfg: DiffQASRLConfig, tag: str) -> ActorCritic:
         return ActorCritic(actor, critic)
     kw: dict[str, Any] = dict(n_qubits=cfg.n_qubits, depth=cfg.depth, weighting=cfg.weighting,
                               shared_angles=cfg.shared_angles, engine=cfg.engine, bits=cfg.bits,
-                              transform=cfg.transform, calibrate=cfg.calibrate, diff_method="adjoint")
+                              transform=cfg.transform, calibrate=cfg.calibrate, diff_method="adjoint",
+                              center_rows=cfg.center_rows)
     return ActorCritic(common.build_qt(actor, tag, **kw), common.build_qt(critic, tag, **kw))
 
 

@@ -66,6 +66,8 @@ class DiffQASSeriesConfig:
     transform: Literal["asinh", "scaled", "raw", "tanh_power"] = option(
         "scaled", "probability feature: asinh(p*2^n), p*2^n, p or the official code's tanh-power")
     calibrate: bool = option(True, "start each generated tensor at its init's mean/std (qtrain)")
+    center_rows: bool = option(False, "remove each output unit's offset from its tensor's mean at the first "
+                               "generation (qtrain: no ReLU unit starts dead; Fashion 1 vs 5 seed 1 collapses without)")
     diff_method: Literal["adjoint", "backprop", "parameter_shift"] = option("adjoint", "QNN gradient method")
     snapshot_epochs: tuple[int, ...] = option((1, 15, 30, 100), "epochs whose predictions are saved (Figs. 8-12)",
                                               min=1)
@@ -82,6 +84,7 @@ class DiffQASSeriesConfig:
     def problems(self) -> list[str]:
         """Cross-field checks (reported together with the per-field ones)."""
         out = common.check_configs(self.configs, self.search, self.classical)
+        out += common.check_rows(self.center_rows, self.calibrate)
         if self.derive_epochs and not self.search:
             out.append(f"derive_epochs={self.derive_epochs} needs search=true (it retrains the search's arg-max)")
         return out
@@ -96,7 +99,8 @@ def build_model(cfg: DiffQASSeriesConfig, tag: str, device: torch.device | str =
         return target.to(device)
     return common.build_qt(target, tag, n_qubits=cfg.n_qubits, depth=cfg.depth, weighting=cfg.weighting,
                            shared_angles=cfg.shared_angles, engine=cfg.engine, bits=cfg.bits, transform=cfg.transform,
-                           calibrate=cfg.calibrate, diff_method=cfg.diff_method).to(device)
+                           calibrate=cfg.calibrate, diff_method=cfg.diff_method,
+                           center_rows=cfg.center_rows).to(device)
 
 
 def build_optimizer(cfg: DiffQASSeriesConfig, model: nn.Module) -> torch.optim.Optimizer:
