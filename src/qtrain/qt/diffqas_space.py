@@ -14,9 +14,12 @@ Exact shortcuts (each is tested against the plain simulation of the literal circ
 * no H + Rz (configs 9, 12): |0...0> only picks up phases. Probabilities: all mass on basis state 0.
 * H + Ry (configs 2, 5): ``H|0> = Ry(pi/2)|0>``, so the H layer is a ``+pi/2`` shift of the first
   layer's angles and the candidate runs on the real no-H program.
+* no H + Rx (configs 7, 10): in the Hadamard basis the circuit is Rz phases and reversed CNOTs, so
+  its probabilities are two Walsh-Hadamard transforms (:mod:`qtrain.qt.diffqas_walsh`), ``O(n 2**n)``
+  instead of ``depth`` layers of a complex statevector.
 
-So the 12 candidates need at most 6 native runs of 4 compiled programs (Ry/Rx x Ent/Cyc; the Ry
-ones on a real statevector); the angle-free six cost nothing. ``engine="batched"`` instead runs
+So the 12 candidates need at most 4 native runs of 2 compiled real programs (Ry x Ent/Cyc) and two
+Walsh paths; the angle-free six cost nothing. ``engine="batched"`` instead runs
 all of them as one per-sample simulation (candidates on the batch axis, the structure fed by
 per-sample inputs); ``engine="separate"`` compiles the 12 literal circuits.
 
@@ -38,9 +41,10 @@ import torch
 from torch import Tensor
 
 from qtrain.choices import ChoiceEnum, argument
+from qtrain.qt.diffqas_walsh import walsh_rx_probs
 from qtrain.sim import Circuit, CompiledCircuit, Input
 
-__all__ = ["Rotation", "Entangler", "SearchEngine", "Candidate", "CANDIDATES", "candidate_circuit",
+__all__ = ["Rotation", "Entangler", "SearchEngine", "Candidate", "CANDIDATES", "candidate_circuit", "entangler_pairs",
            "batched_circuit", "batched_inputs", "parse_candidates", "CandidateSimulator"]
 
 
@@ -63,7 +67,7 @@ class Entangler(str, enum.Enum):
 class SearchEngine(ChoiceEnum):
     """How the candidates' probabilities are computed (results agree to rounding)."""
 
-    GROUPED = "grouped"  # closed forms + one native run per angle-dependent candidate (fastest)
+    GROUPED = "grouped"  # closed forms, Walsh paths, one native run per Ry candidate (fastest)
     BATCHED = "batched"  # one simulation, candidates on the batch axis, structure as per-sample inputs
     SEPARATE = "separate"  # the literal circuits, one simulation each (reference)
 
@@ -121,12 +125,17 @@ def _check_size(n_qubits: int, depth: int) -> None:
         raise ValueError(f"depth={depth!r} must be a positive integer (rotation + entangler layers)")
 
 
+def entangler_pairs(n_qubits: int, entangler: Entangler) -> list[tuple[int, int]]:
+    """The entangler's CNOTs ``(control, target)`` in order: the chain, then the ring's closing pair."""
+    pairs = [(q, q + 1) for q in range(n_qubits - 1)]
+    if entangler is Entangler.CYC and n_qubits > 2:  # for two qubits the ring would repeat the chain's pair
+        pairs.append((n_qubits - 1, 0))
+    return pairs
+
+
 def _entangle(c: Circuit, entangler: Entangler) -> None:
-    n = c.n_qubits
-    for q in range(n - 1):
-        c.cnot(q, q + 1)
-    if entangler is Entangler.CYC and n > 2:  # for two qubits the ring would repeat the chain's pair
-        c.cnot(n - 1, 0)
+    for control, target in entangler_pairs(c.n_qubits, entangler):
+        c.cnot(control, target)
 
 
 def candidate_circuit(cand: Candidate, n_qubits: int, depth: int, *, hadamard: bool | None = None) -> Circuit:
@@ -206,10 +215,12 @@ class CandidateSimulator:
         self.engine = SearchEngine.parse(engine)
         self.diff_method = diff_method
         self._compiled: dict[tuple, CompiledCircuit] = {}
+        self._walsh: dict[tuple, tuple[Tensor, Tensor]] = {}  # index tables of the Walsh path
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
         state["_compiled"] = {}  # pickles (A3C workers) and deep copies recompile on first use
+        state["_walsh"] = {}
         return state
 
     @property
@@ -256,6 +267,10 @@ class CandidateSimulator:
             out = torch.zeros(1, dim, dtype=theta.dtype, device=theta.device)
             out[0, 0] = 1.0
             return out
+        if cand.rotation is Rotation.RX:  # no H + Rx: two Walsh-Hadamard transforms (qtrain.qt.diffqas_walsh)
+            pairs = entangler_pairs(self.n_qubits, cand.entangler)
+            cache = self.__dict__.setdefault("_walsh", {})  # simulators pickled by an older qtrain lack it
+            return walsh_rx_probs(theta, self.n_qubits, self.depth, pairs, cache)[None]
         if cand.hadamard:  # H-Ry: H|0> = Ry(pi/2)|0>, folded into the first layer's angles
             shift = torch.zeros_like(theta)
             shift[: self.n_qubits] = math.pi / 2
