@@ -42,7 +42,7 @@ import yaml
 
 from qtrain._fileio import atomic_write_text, clip, short
 
-__all__ = ["option", "FieldInfo", "config_fields", "ConfigError", "build_config", "parse_override",
+__all__ = ["option", "FieldInfo", "config_fields", "absent_values", "ConfigError", "build_config", "parse_override",
            "apply_overrides", "read_yaml", "load_config_file", "config_to_dict", "dump_config", "yaml_header",
            "BoundedLoader", "load_yaml_text", "MAX_YAML_BYTES", "MAX_YAML_DEPTH", "INT_LIMIT"]
 
@@ -56,11 +56,15 @@ INT_LIMIT = 2**63
 
 
 def option(default: Any, help: str, *, min: float | None = None, max: float | None = None,
-           gt: float | None = None, aliases: tuple[str, ...] = (), finite: bool = True) -> Any:
+           gt: float | None = None, aliases: tuple[str, ...] = (), finite: bool = True, absent: Any = _MISSING) -> Any:
     """A config field: ``default``, a one-line ``help``, optional bounds (``min``/``max`` inclusive,
-    ``gt`` exclusive), ``aliases`` (other names users type, suggested when they do) and ``finite``
-    (``False`` lets a float option take ``inf``/``nan``)."""
+    ``gt`` exclusive), ``aliases`` (other names users type, suggested when they do), ``finite``
+    (``False`` lets a float option take ``inf``/``nan``) and ``absent``: for a field added after runs
+    were made, the value those runs had, read when a saved ``config.yaml`` lacks the field (so they
+    resume as they ran); without it a missing field means a damaged file."""
     meta = {"help": help, "min": min, "max": max, "gt": gt, "aliases": tuple(aliases), "finite": finite}
+    if absent is not _MISSING:
+        meta["absent"] = absent
     if isinstance(default, (list, dict, set)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -94,6 +98,11 @@ class ConfigError(ValueError):
         where = f" (from {source})" if source else ""
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         super().__init__(f"invalid {name} config{where}, {count}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def absent_values(cls: type) -> dict[str, Any]:
+    """``{field: value}`` of the fields declared with ``option(..., absent=...)`` (added after runs were made)."""
+    return {f.name: f.metadata["absent"] for f in dataclasses.fields(cls) if "absent" in f.metadata}
 
 
 def config_fields(cls: type) -> list[FieldInfo]:

@@ -80,3 +80,35 @@ def test_config_errors_are_reported_together() -> None:
         load_config("diffqas_image", None, ["search=false"])
     with pytest.raises(ConfigError, match=r"task='mnist_3_8': allowed values are \['mnist_1_5'"):
         load_config("diffqas_image", None, ["task=mnist_3_8"])
+
+
+def test_a_run_made_before_center_rows_existed_resumes_as_it_ran(tmp_path: Path) -> None:
+    import hashlib
+
+    from qtrain.recipes import run
+
+    sets = ["search=false", "configs=[8]", "epochs=2", "n_train=200", "n_test=60", "depth=2", "num_threads=1",
+            "plots=false", "center_rows=false", "ckpt_every=1", "max_steps=None"]
+    full = run("diffqas_image", "smoke", sets, out=tmp_path / "a", quiet=True)
+
+    def crash(tag: str, step: int, loss: float) -> None:
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run("diffqas_image", "smoke", sets, out=tmp_path / "b", quiet=True, on_step=crash)
+    (folder,) = (tmp_path / "b").iterdir()
+    # what an older qtrain wrote: no center_rows line, and run.json's checksum of that file
+    text = "".join(line for line in (folder / "config.yaml").read_text().splitlines(keepends=True)
+                   if not line.startswith("center_rows:"))
+    (folder / "config.yaml").write_text(text)
+    info = json.loads((folder / "run.json").read_text())
+    info["config_sha256"] = hashlib.sha256(text.encode()).hexdigest()
+    (folder / "run.json").write_text(json.dumps(info))
+    resumed = run(None, resume=folder, quiet=True)
+    assert resumed.summary["config"]["center_rows"] is False  # the recipe's default is true: the old value wins
+    assert resumed.summary["models"]["config8"]["test_acc"] == full.summary["models"]["config8"]["test_acc"]
+    wa = load_checkpoint(full.run_dir / "checkpoints/config8/last.pt")["model"]
+    wb = load_checkpoint(folder / "checkpoints/config8/last.pt")["model"]
+    for key in wa:
+        torch.testing.assert_close(wa[key], wb[key], rtol=0, atol=0)

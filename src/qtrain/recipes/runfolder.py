@@ -21,7 +21,7 @@ from typing import Any
 
 from qtrain._fileio import atomic_write, safetensors_bytes
 from qtrain._version import __version__
-from qtrain.config import build_config, config_fields, config_to_dict, dump_config, read_yaml
+from qtrain.config import absent_values, build_config, config_fields, config_to_dict, dump_config, read_yaml
 from qtrain.recipes.options import RunOptions, load_run_config
 from qtrain.recipes.registry import get_recipe
 from qtrain.train.checkpoint import CheckpointError, load_checkpoint
@@ -70,7 +70,7 @@ def _read_config(rd: RunDir, info: dict[str, Any], cls: type) -> Any:
     if want is not None and hashlib.sha256(rd.config_path.read_bytes()).hexdigest() != want:
         raise RunFolderError(f"{where} does not match the SHA-256 recorded in run.json (cut short by a crash, or "
                              "edited); restore it, or start a new run with the settings you want")
-    values = read_yaml(rd.config_path)
+    values = {**absent_values(cls), **read_yaml(rd.config_path)}  # fields added since: the value runs had then
     missing = [f.name for f in config_fields(cls) if f.name not in values]
     if missing:
         raise RunFolderError(f"{where} lacks the fields {missing[:5]}{' ...' if len(missing) > 5 else ''}; a run's "
