@@ -93,7 +93,8 @@ _PROTOCOLS = {
     "diffqas_image": PaperProtocol(
         "DiffQAS-QT paper, Figs. 5-7: Adam lr 1e-3, batch 100, depth 15 (MNIST 1 vs 5 on full MNIST; epochs not "
         "stated)",
-        {**{k: HYPER["image"][k] for k in ("lr", "batch_size", "depth")}, "max_steps": None, **_SEARCH}),
+        {**{k: HYPER["image"][k] for k in ("lr", "batch_size", "depth")}, "max_steps": None, "center_rows": False,
+         **_SEARCH}),
     "diffqas_series": PaperProtocol(
         "DiffQAS-QT paper, Table II: RMSprop lr 0.01 (alpha 0.99, eps 1e-8), batch 10, window 4, LSTM hidden 20, "
         "depth 10, 100 epochs", {"epochs": 100, "lr": HYPER["series"]["lr"], "rms_alpha": HYPER["series"]["alpha"],
