@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks.papers.diffqas_common import (RESULTS, fmt_mean_std, load_json, run_or_resume,  # noqa: E402
-                                               save_json)
+from benchmarks.papers.diffqas_common import (RESULTS, fmt_mean_std, load_json, merge_runs,  # noqa: E402
+                                               run_or_resume, save_json)
 
 ENVS = {"empty5x5": ("MiniGrid-Empty-5x5-v0", "Fig. 13", 0.955),
         "empty6x6": ("MiniGrid-Empty-6x6-v0", "Fig. 14", 0.95625)}
@@ -107,6 +107,8 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--configs", nargs="*", type=int, default=list(range(1, 13)), help="fixed configurations trained")
     ap.add_argument("--no-classical", dest="classical", action="store_false", help="skip the classical A3C")
+    ap.add_argument("--no-search", dest="search", action="store_false",
+                    help="skip DiffQAS-QT: add the listed rows to the (environment, seed) entries already measured")
     ap.add_argument("--out", type=Path, default=Path("runs/diffqas_rl"))
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--name", default="diffqas_rl", help="stem of the result files (another protocol, another name)")
@@ -118,9 +120,10 @@ def main() -> None:
         for key in a.envs:
             for seed in a.seeds:
                 sets = [f"episodes={a.episodes}", f"workers={a.workers}", f"window={a.window}", "plots=false",
-                        "configs=[" + ",".join(map(str, a.configs)) + "]", f"classical={str(a.classical).lower()}"]
-                data["runs"][f"{key}/s{seed}"] = {**collect(run_or_resume("diffqas_rl", key, seed, sets, a.out)),
-                                                  "seed": seed}
+                        "configs=[" + ",".join(map(str, a.configs)) + "]", f"classical={str(a.classical).lower()}",
+                        f"search={str(a.search).lower()}"]
+                new = {**collect(run_or_resume("diffqas_rl", key, seed, sets, a.out)), "seed": seed}
+                data["runs"][f"{key}/s{seed}"] = merge_runs(data["runs"].get(f"{key}/s{seed}"), new)
                 save_json(path, data)
                 print(f"{key} seed {seed} done", flush=True)
     (a.results / f"{a.name}.md").write_text(report(data))

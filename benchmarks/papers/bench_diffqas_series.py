@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks.papers.diffqas_common import RESULTS, fmt_mean_std, load_json, run_or_resume, save_json  # noqa: E402
+from benchmarks.papers.diffqas_common import (RESULTS, fmt_mean_std, load_json, merge_runs,  # noqa: E402
+                                               run_or_resume, save_json)
 from qtrain.recipes.diffqas.paper import SERIES_COLUMNS, TABLE_II, best_fixed  # noqa: E402
 
 NAMES = {"bessel": "Bessel J2", "damped_shm": "Damped SHM", "delayed_qc": "Delayed QC", "narma5": "NARMA 5",
@@ -77,10 +78,14 @@ def figures(data: dict[str, Any], folder: Path) -> None:
     """``diffqas_series_<dataset>.png``: the first seed's DiffQAS-QT predictions at the saved epochs."""
     from qtrain.recipes.diffqas.figures import plot_predictions
 
+    done = set()
     for key, r in sorted(data["runs"].items()):
-        path = Path(r["run_dir"]) / "predictions.json"
-        if path.is_file():
-            plot_predictions(json.loads(path.read_text()), folder / f"diffqas_series_{key.split('/')[0]}.png")
+        for run_dir in r.get("run_dirs", [r["run_dir"]]):
+            path, column = Path(run_dir) / "predictions.json", key.split("/")[0]
+            snaps = json.loads(path.read_text()) if path.is_file() and column not in done else {}
+            if "diffqas" in snaps.get("models", {}):  # runs that added fixed rows only hold those
+                plot_predictions(snaps, folder / f"diffqas_series_{column}.png", model="diffqas")
+                done.add(column)
 
 
 def main() -> None:
@@ -90,6 +95,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--configs", nargs="*", type=int, default=list(range(1, 13)), help="fixed configurations trained")
     ap.add_argument("--classical", action="store_true", help="also train the classical LSTM")
+    ap.add_argument("--no-search", dest="search", action="store_false",
+                    help="skip DiffQAS-QT: add the listed rows to the (dataset, seed) entries already measured")
     ap.add_argument("--epochs-delayed-qc", type=int, default=30,
                     help="epochs of the delayed-QC column (147 steps per epoch, 9x the others)")
     ap.add_argument("--out", type=Path, default=Path("runs/diffqas_series"))
@@ -100,15 +107,22 @@ def main() -> None:
     data = load_json(path, {"runs": {}})
     epochs = {c: a.epochs_delayed_qc if c == "delayed_qc" else a.epochs for c in SERIES_COLUMNS}
     if not a.report:
-        models = ["diffqas"] + [f"config{k}" for k in a.configs] + (["classical"] if a.classical else [])
-        data["protocol"] = {"seeds": a.seeds, "epochs": {c: epochs[c] for c in a.datasets}, "models": models}
+        models = (["diffqas"] if a.search else []) + [f"config{k}" for k in a.configs] + (
+            ["classical"] if a.classical else [])
+        old = data.get("protocol", {})
+        data["protocol"] = {"seeds": sorted(set(old.get("seeds", [])) | set(a.seeds)),
+                            "epochs": {**old.get("epochs", {}), **{c: epochs[c] for c in a.datasets}},
+                            "models": [t for t in ROWS if t in set(models) | set(old.get("models", []))]}
         for c in a.datasets:
             for seed in a.seeds:
                 snaps = sorted({1, min(15, epochs[c]), min(30, epochs[c]), epochs[c]})
                 sets = [f"epochs={epochs[c]}", "num_threads=1", "plots=false",
                         "snapshot_epochs=[" + ",".join(map(str, snaps)) + "]",
-                        "configs=[" + ",".join(map(str, a.configs)) + "]", f"classical={str(a.classical).lower()}"]
-                data["runs"][f"{c}/s{seed}"] = collect(run_or_resume("diffqas_series", c, seed, sets, a.out))
+                        "configs=[" + ",".join(map(str, a.configs)) + "]", f"classical={str(a.classical).lower()}",
+                        f"search={str(a.search).lower()}"]
+                key = f"{c}/s{seed}"
+                data["runs"][key] = merge_runs(data["runs"].get(key),
+                                               collect(run_or_resume("diffqas_series", c, seed, sets, a.out)))
                 save_json(path, data)
                 print(f"{c} seed {seed} done", flush=True)
     (a.results / "diffqas_series.md").write_text(report(data))

@@ -13,7 +13,8 @@ from typing import Any, Iterable, Sequence
 
 from qtrain.recipes import run
 
-__all__ = ["RESULTS", "run_or_resume", "read_metrics", "mean_std", "fmt_mean_std", "load_json", "save_json"]
+__all__ = ["RESULTS", "run_or_resume", "merge_runs", "read_metrics", "mean_std", "fmt_mean_std", "load_json",
+           "save_json"]
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -37,6 +38,27 @@ def run_or_resume(recipe: str, preset: str, seed: int, overrides: Sequence[str],
         if (folder / "config.yaml").is_file():
             return run(None, resume=folder, quiet=True).summary
     return run(recipe, preset, list(overrides), seed=seed, out=out, quiet=True).summary
+
+
+def merge_runs(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` with the models of ``old`` it did not train (same recipe, preset, seed and protocol).
+
+    Lets a benchmark add rows (e.g. configurations skipped before) to a finished (preset, seed) entry
+    without retraining the others: every model of a recipe run starts from the seed alone, so a model
+    trained in another run of the same protocol is the model the first run would have trained (bit for
+    bit in ``diffqas_series``; A3C's asynchronous workers are not deterministic in any run). Wall times
+    add up; ``run_dir``
+    stays the first run's (its figures), every folder is listed in ``run_dirs``.
+    """
+    if not old:
+        return new
+    differ = [k for k, v in new.items() if k not in ("run_dir", "wall_time_s", "models") and old.get(k, v) != v]
+    if differ:
+        raise ValueError(f"cannot add rows measured under another protocol: {', '.join(differ)} differ "
+                         f"({', '.join(f'{old[k]!r} vs {new[k]!r}' for k in differ)}); use another --out/results")
+    dirs = old.get("run_dirs", [old["run_dir"]]) + [new["run_dir"]]
+    return {**old, **new, "models": {**old["models"], **new["models"]}, "run_dir": old["run_dir"], "run_dirs": dirs,
+            "wall_time_s": old["wall_time_s"] + new["wall_time_s"]}
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
