@@ -27,8 +27,9 @@ The 12 candidate circuits of Table I ({H layer or not} x {CNOT chain "Ent" or ri
 depth D, one shared D x n angle array) are mixed by 12 learnable structural weights, p = sum_c w_c p_c,
 and a `Linear(n + 1 -> 1)` mapping turns the mixture into every weight of the target
 (`qtrain.qt.DiffQASTrain(target, depth=...)`, any `nn.Module`). Six candidates have angle-free
-probabilities (H + Rx/Rz: uniform; no H + Rz: |0...0>), H + Ry is a pi/2 shift of the first layer, so
-all 12 cost at most 6 native simulator runs of 4 compiled programs; `engine="batched"` runs them as one
+probabilities (H + Rx/Rz: uniform; no H + Rz: |0...0>), H + Ry is a pi/2 shift of the first layer and
+no H + Rx is, in the Hadamard basis, Rz phases and CNOTs: two Walsh-Hadamard transforms. So all 12 cost
+4 native runs of 2 real compiled programs and two O(n 2^n) transforms; `engine="batched"` runs them as one
 per-sample simulation instead, `engine="separate"` as 12 literal circuits (all three agree to 1e-12 in
 float64 and with the dense reference). `summary.json` lists the learned weights and the arg-max
 architecture; `derive_epochs` retrains the arg-max configuration alone.
@@ -43,10 +44,15 @@ The results below come from these scripts (resumable; 1 torch thread; `--report`
 
 ```
 python benchmarks/papers/bench_diffqas_image.py --seeds 0 1 2 --epochs 50 5 5
-python benchmarks/papers/bench_diffqas_transform.py --seeds 0 1 2 --epochs 5
-python benchmarks/papers/bench_diffqas_series.py --datasets bessel damped_shm narma5 --seeds 0 1 2 \\
-    --epochs 100 --configs 7 8 10 --classical
-python benchmarks/papers/bench_diffqas_rl.py --envs empty5x5 --episodes 500 --window 100 --configs --seeds 0 1 2
+python benchmarks/papers/bench_diffqas_transform.py --tasks fashion_1_5 --variants scaled asinh rows --seeds 0 1 2
+python benchmarks/papers/bench_diffqas_transform.py --tasks fashion_5_7 mnist_1_5 --variants scaled rows --seeds 0 1 2
+python benchmarks/papers/bench_diffqas_transform.py --tasks fashion_1_5 fashion_5_7 mnist_1_5 --alive-only
+python benchmarks/papers/bench_diffqas_series.py --seeds 0 1 2 --classical   # 5 columns x 14 rows
+python benchmarks/papers/bench_diffqas_series.py --seeds 0 1 2 --configs --set weighting=softmax \\
+    --name diffqas_series_softmax
+python benchmarks/papers/bench_diffqas_rl.py --envs empty5x5 empty6x6 --episodes 500 --window 100 --seeds 0 1 2
+python benchmarks/papers/bench_diffqas_rl.py --envs empty5x5 --seeds 0 1 2 --configs --no-classical \\
+    --set center_rows=true --name diffqas_rl_rows
 python benchmarks/papers/bench_diffqas_rl.py --envs empty5x5 --episodes 1500 --window 100 --configs 8 --seeds 0 1 \\
     --name diffqas_rl_long
 python benchmarks/papers/bench_diffqas_cost.py --batched
@@ -89,11 +95,14 @@ def image_section(data: dict[str, Any]) -> list[str]:
         lines.append(f"| {name} ({fig}) | {fmt_mean_std(acc['diffqas'], 100)} | config {best[6:]}: "
                      f"{fmt_mean_std(acc[best], 100)} | {fmt_mean_std(mean_fixed, 100)} | {paper} | "
                      f"{wall:.0f} min / seed |")
-    return lines + ["", "Full tables, train accuracies, losses and learned architectures: "
-                        "`benchmarks/results/diffqas_image.md`; curves: `diffqas_image_<task>.png`.", ""]
+    return lines + ["", "Configs 1, 3, 4, 6 (uniform p) and 9, 12 (all mass on |0...0>) have the same probabilities "
+                        "for any angles, so with the same seed each group trains to the same numbers (the paper's "
+                        "differing values for them are run-to-run noise). Full tables, train accuracies, losses and "
+                        "learned architectures: `benchmarks/results/diffqas_image.md`; curves: "
+                        "`diffqas_image_<task>.png`.", ""]
 
 
-def series_section(data: dict[str, Any]) -> list[str]:
+def series_section(data: dict[str, Any], softmax: dict[str, Any] | None = None) -> list[str]:
     p = data["protocol"]
     cols = [c for c in SERIES_COLUMNS if any(k.startswith(c + "/") for k in data["runs"])]
     tags = list(dict.fromkeys(t for r in data["runs"].values() for t in r["models"]))
@@ -103,7 +112,8 @@ def series_section(data: dict[str, Any]) -> list[str]:
              + ", ".join(f"{NAMES[c]} {p['epochs'][c]}" for c in cols)
              + "; RMSprop 0.01, batch 10, window 4; rows trained: DiffQAS-QT, configs "
              + ", ".join(t[6:] for t in fixed) + (", the classical LSTM" if "classical" in tags else "")
-             + " (not all 12 configurations: CPU budget). Mean ± std over seeds, ours / paper.", "",
+             + ("" if len(fixed) == 12 else " (not all 12 configurations: CPU budget)")
+             + ". Mean ± std over seeds, ours / paper.", "",
              "| row | " + " | ".join(NAMES[c] for c in cols) + " |", "|---|" + "---:|" * len(cols)]
 
     def vals(tag: str, c: str) -> list[float]:
@@ -121,11 +131,37 @@ def series_section(data: dict[str, Any]) -> list[str]:
     if "classical" in tags:
         lines.append("| classical LSTM (1,781 trainable) | " + " | ".join(
             f"{fmt_mean_std(vals('classical', c), digits=1, sci=True)} / -" for c in cols) + " |")
-    return lines + ["", "All rows: `benchmarks/results/diffqas_series.md`; predictions at epochs 1, 15, 30, 100 "
+    soft = softmax
+    if soft:
+        got = [[r["models"]["diffqas"]["test_mse"] for k, r in soft["runs"].items() if k.startswith(c + "/")]
+               for c in cols]
+        lines.append("| DiffQAS-QT, softmax structural weights (ours only) | " + " | ".join(
+            f"{fmt_mean_std(g, digits=1, sci=True)}" if g else "-" for g in got) + " |")
+    arch = [r["models"]["diffqas"]["architecture"] for r in data["runs"].values()]
+    free = sum(a["argmax"] in (1, 3, 4, 6, 9, 12) for a in arch)
+    ws = [w for a in arch for w in a["weights"].values()]
+    return lines + ["", f"The paper's raw structural weights (start 1/12) end between {min(ws):.2f} and {max(ws):.2f} "
+                        f"under RMSprop (negative ones make p a signed mixture), and {free} of {len(arch)} searches "
+                        "end on an angle-free candidate; softmax weights (`--set weighting=softmax`, "
+                        "`diffqas_series_softmax.md`) keep p a distribution. "
+                        "All rows: `benchmarks/results/diffqas_series.md`; predictions at epochs 1, 15, 30, 100 "
                         "(Figs. 8-12): `diffqas_series_<dataset>.png`.", ""]
 
 
-def rl_section(data: dict[str, Any], stem: str = "diffqas_rl") -> list[str]:
+def rl_rows_line(rows: dict[str, Any]) -> list[str]:
+    """The DiffQAS-QT row of the ``center_rows`` variant (``diffqas_rl_rows.json``), per environment."""
+    out = []
+    for key, (env, _fig, _opt) in ENVS.items():
+        got = [r["models"]["diffqas"] for k, r in sorted(rows.get("runs", {}).items()) if k.split("/")[0] == key]
+        if got:
+            out.append(f"{env}, DiffQAS-QT with `center_rows=true` (the same protocol, seeds "
+                       f"{', '.join(k.split('/s')[1] for k in sorted(rows['runs']) if k.startswith(key))}): final "
+                       f"mean return {fmt_mean_std([g['final_mean_return'] for g in got], 1, 3)} "
+                       f"(`benchmarks/results/diffqas_rl_rows.md`).")
+    return out + ([""] if out else [])
+
+
+def rl_section(data: dict[str, Any], stem: str = "diffqas_rl", rows: dict[str, Any] | None = None) -> list[str]:
     title = ("### Reinforcement learning, A3C on MiniGrid-Empty (Figs. 13-14)" if stem == "diffqas_rl" else
              "Longer budget, fewer seeds (the same settings otherwise):")
     lines = [title, ""]
@@ -148,7 +184,8 @@ def rl_section(data: dict[str, Any], stem: str = "diffqas_rl") -> list[str]:
                          f"{fmt_mean_std([g['final_mean_return'] for g in got], 1, 3)} | "
                          + ", ".join(str(g["episodes_to_solve"] or "not solved") for g in got) + " |")
         lines.append("")
-    return lines + [f"All rows: `benchmarks/results/{stem}.md`; curves: `{stem}_<env>_s<seed>.png`.", ""]
+    return lines + rl_rows_line(rows or {}) + [f"All rows: `benchmarks/results/{stem}.md`; curves: "
+                                         f"`{stem}_<env>_s<seed>.png`.", ""]
 
 
 def _rl_rows(runs: list[dict[str, Any]]) -> list[str]:
@@ -162,17 +199,28 @@ def _rl_rows(runs: list[dict[str, Any]]) -> list[str]:
 
 def transform_section(data: dict[str, Any]) -> list[str]:
     p = data["protocol"]
-    lines = ["### Probability feature of the mapping", "",
-             "The default feature is `p * 2^n` (`transform=scaled`); `transform=asinh` (asinh(2^n p)) keeps the "
-             "|0...0> spike of the no-H Rz candidates out of the tensors' calibration but measured no better: "
-             f"{TASKS[p['task']][0]}, DiffQAS-QT alone, {p['epochs']} epochs, the same seeds "
-             f"{', '.join(map(str, p['seeds']))}, test accuracy %:", "",
-             "| transform | mean ± std | per seed |", "|---|---:|---|"]
-    for t in ("scaled", "asinh"):
-        runs = [data["runs"][f"{t}/s{s}"] for s in p["seeds"] if f"{t}/s{s}" in data["runs"]]
-        if runs:
-            lines.append(f"| {t} | {fmt_mean_std([r['test_acc'] for r in runs], 100)} | "
-                         + ", ".join(f"{100 * r['test_acc']:.2f}" for r in runs) + " |")
+    runs = data["runs"]
+    alive = [data.get("alive", {}).get(f"fashion_1_5/s{s}") for s in p["seeds"]]
+    start = ("" if not all(alive) else " At the first generation on Fashion 1 vs 5, "
+             + ", ".join(f"{100 * a['scaled'][1]:.0f}" for a in alive) + " % of the second layer's 64 units fire "
+             "for at least one of 500 training images (seeds " + ", ".join(map(str, p["seeds"])) + "), "
+             + ", ".join(f"{100 * a['rows'][1]:.0f}" for a in alive) + " % with `center_rows`.")
+    lines = ["### Row centring and the probability feature (the search model alone)", "",
+             "The default mapping feature is `p * 2^n` (`transform=scaled`). With a linear mapping of 0/1 basis "
+             "labels a generated weight is a sum of a per-row and a per-column term, so whole output units start "
+             "shifted, and behind a ReLU with non-negative inputs the shifted-down ones do not fire. "
+             "`center_rows=true` removes every row's offset at the first generation (a fixed buffer, no "
+             f"trainable parameter).{start} `transform=asinh` (asinh(2^n p)) was the earlier guess. DiffQAS-QT "
+             f"alone (`configs=[]`), the same seeds {', '.join(map(str, p['seeds']))} for every variant, the task's "
+             "epochs as in the table above; test accuracy %:", "",
+             "| task | variant | mean ± std | per seed |", "|---|---|---:|---|"]
+    for task, (name, _fig, _paper) in TASKS.items():
+        for v in ("scaled", "asinh", "rows"):
+            got = [runs[f"{task}/{v}/s{s}"] for s in p["seeds"] if f"{task}/{v}/s{s}" in runs]
+            if got:
+                label = {"scaled": "`scaled` (default)", "asinh": "`asinh`", "rows": "`scaled` + `center_rows`"}[v]
+                lines.append(f"| {name} | {label} | {fmt_mean_std([r['test_acc'] for r in got], 100)} | "
+                             + ", ".join(f"{100 * r['test_acc']:.2f}" for r in got) + " |")
     return lines + ["", "(`benchmarks/results/diffqas_transform.md`.)", ""]
 
 
@@ -196,19 +244,24 @@ def cost_section(data: dict[str, Any]) -> list[str]:
                      f"{res.get('ratio_vs_mean_literal', float('nan')):.2f}x | "
                      f"{'-' if batched is None else f'{1000 * batched:.0f}'} |")
     return lines + ["", "\"Fixed\" configurations use the same exact shortcuts as the search (an angle-free one "
-                        "simulates nothing); \"literal\" ones simulate the circuit as written, as plain Quantum-Train "
-                        "would. Why the search is not within 3x of every configuration: its six angle-dependent "
-                        "candidates are six independent statevectors (the two Rx ones complex), a fixed configuration "
-                        "is one (or none); only the shared part of a step (mapping, target, optimizer) is common.", ""]
+                        "simulates nothing, a no-H Rx one is two Walsh-Hadamard transforms); \"literal\" ones "
+                        "simulate the circuit as written, as a plain Quantum-Train model of that configuration "
+                        "would. Why the search is not within 3x of the mean shortcut configuration: its four Ry "
+                        "candidates are four real statevectors simulated forward and back, a fixed configuration is "
+                        "at most one of them, and six of the twelve cost next to nothing; only the shared part of a "
+                        "step (mapping, target, optimizer) is common.", ""]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", type=Path, default=RESULTS)
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     parts = [HEAD, *counts_section()]
-    for name, fn in (("image", image_section), ("transform", transform_section), ("series", series_section),
-                     ("rl", rl_section), ("rl_long", lambda d: rl_section(d, "diffqas_rl_long")),
+    softmax = load_json(a.results / "diffqas_series_softmax.json", {})
+    for name, fn in (("image", image_section), ("transform", transform_section),
+                     ("series", lambda d: series_section(d, softmax)),
+                     ("rl", lambda d: rl_section(d, rows=load_json(a.results / "diffqas_rl_rows.json", {}))),
+                     ("rl_long", lambda d: rl_section(d, "diffqas_rl_long")),
                      ("cost", cost_section)):
         data = load_json(a.results / f"diffqas_{name}.json", None)
         if data:

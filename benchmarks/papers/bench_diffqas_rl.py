@@ -62,7 +62,8 @@ def report(data: dict[str, Any]) -> str:
             continue
         r0, seeds = runs[0], [r.get("seed", 0) for r in runs]
         lines += [f"## {env} ({fig}; paper: curves only, 50,000 episodes, 16 workers)", "",
-                  f"Protocol (all rows alike): A3C, {r0['workers']} workers, {r0['episodes']} episodes per row, "
+                  f"Protocol (all rows alike): A3C, {r0['workers']} workers, {r0['episodes']} episodes per row"
+                  + "".join(f", `{o}`" for o in r0.get("overrides", [])) + ", "
                   f"gamma 0.9, updates every 5 steps, shared Adam 1e-4 (0.92, 0.999), seeds {seeds}"
                   f"{' (fewer than 3: the time budget)' if len(runs) < 3 else ''}; final return = mean over the last "
                   f"{r0['window']} episodes; solved = the moving average over {r0['window']} episodes first reaches "
@@ -112,6 +113,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/diffqas_rl"))
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--name", default="diffqas_rl", help="stem of the result files (another protocol, another name)")
+    ap.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+                    help="another recipe override for every run (a variant: give it its own --name)")
     ap.add_argument("--report", action="store_true", help="only regenerate the markdown and figures")
     a = ap.parse_args()
     path = a.results / f"{a.name}.json"
@@ -121,8 +124,9 @@ def main() -> None:
             for seed in a.seeds:
                 sets = [f"episodes={a.episodes}", f"workers={a.workers}", f"window={a.window}", "plots=false",
                         "configs=[" + ",".join(map(str, a.configs)) + "]", f"classical={str(a.classical).lower()}",
-                        f"search={str(a.search).lower()}"]
-                new = {**collect(run_or_resume("diffqas_rl", key, seed, sets, a.out)), "seed": seed}
+                        f"search={str(a.search).lower()}", *a.extra]
+                new = {**collect(run_or_resume("diffqas_rl", key, seed, sets, a.out)), "seed": seed,
+                       "overrides": a.extra}
                 data["runs"][f"{key}/s{seed}"] = merge_runs(data["runs"].get(f"{key}/s{seed}"), new)
                 save_json(path, data)
                 print(f"{key} seed {seed} done", flush=True)
