@@ -119,7 +119,7 @@ def time_task(task: str, rounds: int, steps: int, batched: bool) -> dict[str, An
             "ratio_vs_mean_literal": med["DiffQAS"] / statistics.mean(med[f"config {k} literal"] for k in range(1, 13))}
 
 
-def _within_literal(med: dict[str, float]) -> int:
+def within_literal(med: dict[str, float]) -> int:
     """How many literal fixed-configuration steps the DiffQAS step is within ``TARGET`` times of."""
     return sum(med["DiffQAS"] <= TARGET * med[f"config {k} literal"] for k in range(1, 13))
 
@@ -143,7 +143,7 @@ def report(data: dict[str, Any]) -> str:
                       f"{res['ratio_vs_fastest_config']:.2f}x. Within {TARGET:g}x of: "
                       f"{', '.join(hits) if hits else 'none'}. DiffQAS / mean of the 12 literal circuits (the "
                       f"configuration simulated as written, as plain Quantum-Train would): "
-                      f"{res['ratio_vs_mean_literal']:.2f}x; within {TARGET:g}x of {_within_literal(med)} of the 12 "
+                      f"{res['ratio_vs_mean_literal']:.2f}x; within {TARGET:g}x of {within_literal(med)} of the 12 "
                       f"literal circuits.", ""]
     return "\n".join(lines) + "\n"
 
