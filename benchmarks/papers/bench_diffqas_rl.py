@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks.papers.diffqas_common import (RESULTS, fmt_mean_std, load_json, merge_runs,  # noqa: E402
-                                               run_or_resume, save_json)
+from benchmarks.papers.diffqas_common import (RESULTS, add_variant_args, fmt_mean_std, load_json,  # noqa: E402
+                                               merge_runs, run_or_resume, save_json)
 
 ENVS = {"empty5x5": ("MiniGrid-Empty-5x5-v0", "Fig. 13", 0.955),
         "empty6x6": ("MiniGrid-Empty-6x6-v0", "Fig. 14", 0.95625)}
@@ -112,9 +112,7 @@ def main() -> None:
                     help="skip DiffQAS-QT: add the listed rows to the (environment, seed) entries already measured")
     ap.add_argument("--out", type=Path, default=Path("runs/diffqas_rl"))
     ap.add_argument("--results", type=Path, default=RESULTS)
-    ap.add_argument("--name", default="diffqas_rl", help="stem of the result files (another protocol, another name)")
-    ap.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
-                    help="another recipe override for every run (a variant: give it its own --name)")
+    add_variant_args(ap, "diffqas_rl")
     ap.add_argument("--report", action="store_true", help="only regenerate the markdown and figures")
     a = ap.parse_args()
     path = a.results / f"{a.name}.json"

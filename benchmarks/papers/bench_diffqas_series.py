@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from benchmarks.papers.diffqas_common import (RESULTS, fmt_mean_std, load_json, merge_runs,  # noqa: E402
-                                               run_or_resume, save_json)
+from benchmarks.papers.diffqas_common import (RESULTS, add_variant_args, fmt_mean_std, load_json,  # noqa: E402
+                                               merge_runs, run_or_resume, save_json)
 from qtrain.recipes.diffqas.paper import SERIES_COLUMNS, TABLE_II, best_fixed  # noqa: E402
 
 NAMES = {"bessel": "Bessel J2", "damped_shm": "Damped SHM", "delayed_qc": "Delayed QC", "narma5": "NARMA 5",
@@ -102,10 +102,7 @@ def main() -> None:
                     help="epochs of the delayed-QC column (147 steps per epoch, 9x the others)")
     ap.add_argument("--out", type=Path, default=Path("runs/diffqas_series"))
     ap.add_argument("--results", type=Path, default=RESULTS)
-    ap.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
-                    help="another recipe override for every run (a variant: give it its own --name)")
-    ap.add_argument("--name", default="diffqas_series",
-                    help="stem of the result files (another protocol, another name)")
+    add_variant_args(ap, "diffqas_series")
     ap.add_argument("--report", action="store_true", help="only regenerate the markdown and figures")
     a = ap.parse_args()
     path = a.results / f"{a.name}.json"

@@ -6,6 +6,7 @@ real recipe runner, or resumes the newest unfinished run folder of the same reci
 """
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any, Iterable, Sequence
 
 from qtrain.recipes import run
 
-__all__ = ["RESULTS", "run_or_resume", "merge_runs", "read_metrics", "mean_std", "fmt_mean_std", "load_json",
-           "save_json"]
+__all__ = ["RESULTS", "run_or_resume", "merge_runs", "add_variant_args", "read_metrics", "mean_std", "fmt_mean_std",
+           "load_json", "save_json"]
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -59,6 +60,14 @@ def merge_runs(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any
     dirs = old.get("run_dirs", [old["run_dir"]]) + [new["run_dir"]]
     return {**old, **new, "models": {**old["models"], **new["models"]}, "run_dir": old["run_dir"], "run_dirs": dirs,
             "wall_time_s": old["wall_time_s"] + new["wall_time_s"]}
+
+
+def add_variant_args(ap: argparse.ArgumentParser, name: str) -> None:
+    """``--name`` (stem of the result files, default ``name``) and ``--set KEY=VALUE`` (repeatable: a
+    recipe override for every run of a variant, saved in the results as ``overrides``)."""
+    ap.add_argument("--name", default=name, help="stem of the result files (another protocol, another name)")
+    ap.add_argument("--set", dest="extra", action="append", default=[], metavar="KEY=VALUE",
+                    help="another recipe override for every run (a variant: give it its own --name)")
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:

@@ -209,8 +209,8 @@ class DiffQASTrain(QuantumTrain):
         target: the classical model whose parameters are generated.
         n_qubits, depth, candidates, weighting, shared_angles, engine, mapping, bits, transform:
             see :class:`DiffQASGenerator`.
-        **generator_kwargs: ``center``, ``calibrate``, ``center_rows`` (see :class:`QuantumTrain`),
-            ``learn_scale``, ``diff_method``.
+        center_rows: see :class:`QuantumTrain`.
+        **generator_kwargs: ``center``, ``calibrate``, ``learn_scale``, ``diff_method``.
 
     Example:
         >>> from torch import nn
@@ -222,7 +222,7 @@ class DiffQASTrain(QuantumTrain):
     def __init__(self, target: nn.Module, n_qubits: int | None = None, depth: int = 10,
                  candidates: Sequence[int] | None = None, *, weighting: str = "raw", shared_angles: bool = True,
                  engine: str = "grouped", mapping: nn.Module | None = None, bits: str = "01",
-                 transform: str = "scaled", **generator_kwargs: Any) -> None:
+                 transform: str = "scaled", center_rows: bool = False, **generator_kwargs: Any) -> None:
         for bad in ("sizes", "reference", "dtype", "device", "ansatz", "blocks", "n_per_state"):
             if bad in generator_kwargs:
                 raise ValueError(f"{bad}= is fixed by DiffQASTrain (one weight per basis state, the DiffQAS "
@@ -230,15 +230,13 @@ class DiffQASTrain(QuantumTrain):
         # the wrapper builds the template and a plain generator; ours replaces the generator
         super().__init__(target, n_qubits, "ry_cnot", 1, MLPMapping(()), 1, bits, "raw", calibrate=False)
         refs = [self.target.get_buffer(name) for name in self.generated_names]
-        rows = row_counts(refs) if generator_kwargs.get("center_rows") else None
         self.generator = DiffQASGenerator(
             [r.numel() for r in refs], n_qubits, depth, candidates, weighting=weighting, shared_angles=shared_angles,
             engine=engine, mapping=mapping, bits=bits, transform=transform, reference=refs, dtype=refs[0].dtype,
-            device=refs[0].device, row_counts=rows,
-            **{k: v for k, v in generator_kwargs.items() if k != "center_rows"})
+            device=refs[0].device, row_counts=row_counts(refs) if center_rows else None, **generator_kwargs)
         self._init_kwargs: dict[str, Any] = dict(
             n_qubits=self.generator.n_qubits, depth=depth, weighting=weighting, shared_angles=shared_angles,
-            engine=engine, bits=bits, transform=transform, **generator_kwargs)
+            engine=engine, bits=bits, transform=transform, center_rows=center_rows, **generator_kwargs)
 
     def architecture(self) -> ArchitectureReport:
         """Current mixing weights and the arg-max candidate."""

@@ -12,7 +12,7 @@ parity of ``x`` at that layer. Hence, with ``W`` the (unnormalised) Walsh-Hadama
 
 That is ``O(n 2^n)`` work in two transforms instead of ``depth`` layers of a complex statevector,
 differentiable by autograd (``W`` is symmetric: its backward is ``W`` again). Tested against the
-literal circuit on the simulator (``tests/qt/test_diffqas.py``).
+literal circuit on the simulator (``tests/qt/test_diffqas_walsh.py``).
 
 Example:
     >>> import torch
@@ -31,7 +31,7 @@ __all__ = ["walsh_hadamard", "walsh_rx_probs", "rx_network_masks"]
 
 
 class _WHT(torch.autograd.Function):
-    """``W x`` over the last dimension (length ``2**n``); ``W`` is real and symmetric: ``W^T g = W g``."""
+    """``W x`` of a ``(2**n,)`` vector; ``W`` is real and symmetric, so the backward is ``W g``."""
 
     @staticmethod
     def forward(ctx: Any, x: Tensor) -> Tensor:  # type: ignore[override]
