@@ -16,7 +16,6 @@ Writes ``benchmarks/results/diffqas_transform.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,8 +50,7 @@ def alive_at_start(task: str, seed: int, n_images: int = 500) -> dict[str, list[
 
     out = {}
     for v in ("scaled", "rows"):
-        cfg = load_config("diffqas_image", task, ["configs=[]", *VARIANTS[v]])
-        cfg = dataclasses.replace(cfg, seed=seed)
+        cfg = load_config("diffqas_image", task, ["configs=[]", *VARIANTS[v]], seed=seed)
         x = load_data(cfg).train.tensors[0][:n_images].flatten(1)
         w = build_model(cfg, "diffqas").generate()
         h1 = torch.relu(x @ w["net.1.weight"].T + w["net.1.bias"])

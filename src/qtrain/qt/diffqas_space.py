@@ -215,7 +215,6 @@ class CandidateSimulator:
         self.engine = SearchEngine.parse(engine)
         self.diff_method = diff_method
         self._compiled: dict[tuple, CompiledCircuit] = {}
-        self._walsh: dict[tuple, tuple[Tensor, Tensor]] = {}  # index tables of the Walsh path
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
@@ -269,7 +268,8 @@ class CandidateSimulator:
             return out
         if cand.rotation is Rotation.RX:  # no H + Rx: two Walsh-Hadamard transforms (qtrain.qt.diffqas_walsh)
             pairs = entangler_pairs(self.n_qubits, cand.entangler)
-            cache = self.__dict__.setdefault("_walsh", {})  # simulators pickled by an older qtrain lack it
+            # index tables of the Walsh path, made on first use (also for simulators pickled by an older qtrain)
+            cache: dict[tuple, tuple[Tensor, Tensor]] = self.__dict__.setdefault("_walsh", {})
             return walsh_rx_probs(theta, self.n_qubits, self.depth, pairs, cache)[None]
         if cand.hadamard:  # H-Ry: H|0> = Ry(pi/2)|0>, folded into the first layer's angles
             shift = torch.zeros_like(theta)

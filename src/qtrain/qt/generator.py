@@ -117,7 +117,7 @@ class QuantumParameterGenerator(nn.Module):
             :class:`QuantumTrain` sets it from the target's shapes with ``center_rows=True``.
             Why: a linear mapping of basis-label bits makes weight ``[r, c]`` a sum ``a(r) +
             b(c) + ...``, so whole output units start shifted; behind a ReLU with non-negative
-            inputs the negative ones are dead from the first step (a dying ReLU layer).
+            inputs the shifted-down ones do not fire.
         learn_scale: make the per-tensor scales trainable (counted as extras).
         diff_method: the simulator's gradient method (``"adjoint"``, ``"backprop"``, ``"parameter_shift"``).
         shots: estimate the probabilities from this many measurements per generation (``None``:
